@@ -1,0 +1,1 @@
+"""Fixtures for the dynamodb; filled in by its owner."""

@@ -1,0 +1,1 @@
+"""Fixtures for the emulator; filled in by its owner."""
