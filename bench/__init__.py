@@ -1,0 +1,1 @@
+"""Cold and warm benchmarks of the function against its peers, run side by side."""
