@@ -32,6 +32,8 @@ from collections import deque
 from pathlib import Path
 from types import TracebackType
 
+from emulator.errors import EmulatorError
+
 logger = logging.getLogger(__name__)
 
 EMULATOR_DIR = Path(__file__).resolve().parent
@@ -61,7 +63,7 @@ _JVM_OPTIONS = (
 _OUTPUT_LINES_KEPT = 200
 
 
-class DynamoDBLocalError(RuntimeError):
+class DynamoDBLocalError(EmulatorError):
     """DynamoDB Local could not be found, built, started or stopped."""
 
 
