@@ -98,6 +98,7 @@ class RuntimeAPIServer:
         self._connections: dict[int, _Connection] = {}
         self._pending: list[Invocation] = []
         self._by_id: dict[str, Invocation] = {}
+        self.invocations: list[Invocation] = []
         self._pidfd: int | None = None
         self.next_calls_ns: list[int] = []
         self.init_error: bytes | None = None
@@ -130,6 +131,7 @@ class RuntimeAPIServer:
         self._stop_watching()
         self._pending.clear()
         self._by_id.clear()
+        self.invocations.clear()
         self.next_calls_ns.clear()
         self.init_error = None
         self.exited_ns = None
@@ -142,6 +144,7 @@ class RuntimeAPIServer:
             queued_ns=time.perf_counter_ns(),
         )
         self._by_id[invocation.request_id] = invocation
+        self.invocations.append(invocation)
         self._pending.append(invocation)
         for conn in self._connections.values():
             if conn.parked_next:

@@ -1,0 +1,247 @@
+"""
+The peers the function is measured against, and how each one is started.
+
+    frozen:<layout>   the Nuitka-built bootstrap, one peer per layout in dist/
+    ours-cpython      our runtime on plain CPython: .venv/bin/python -m bootstrap
+    awslambdaric      the official client, python -m awslambdaric <handler>
+    c-floor           a C client doing only GET /next and POST /response
+    python-floor      python -S -I -c pass: an interpreter start, no runtime
+
+A peer whose artifact is missing is skipped with a note, never faked.
+"""
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import PeerUnavailableError, SetupError
+from bench.process import BUILD_DIR, REPO_ROOT, compile_c
+from bench.workloads import Workload
+
+DIST_DIR = REPO_ROOT / "dist"
+FUNCTION_ZIP = DIST_DIR / "function.zip"
+FLOOR_SOURCE = REPO_ROOT / "bench" / "floor" / "client.c"
+
+# Which trust store a peer's DynamoDB client gets over TLS (see bench.tls): the
+# official client with stock botocore would load certifi's full bundle on
+# Lambda; our runtime's builds ship only the roots DynamoDB needs.
+TRUST_FULL = "full"
+TRUST_TRIMMED = "trimmed"
+
+ELF_MAGIC = b"\x7fELF"
+# e_machine values of the ELF header, to skip builds for the other architecture.
+ELF_MACHINES = {"x86_64": 62, "aarch64": 183}
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One way of running the function, with what the bench needs to start it."""
+
+    name: str
+    kind: str
+    argv: tuple[str, ...]
+    speaks_runtime_api: bool = True
+    handler_as_argument: bool = False
+    python_path: bool = False
+    trust_store: str = TRUST_TRIMMED
+    task_root: Path | None = None
+    note: str = ""
+
+    def command(self, workload: Workload) -> list[str]:
+        """The argv that starts this peer for the workload."""
+        argv = list(self.argv)
+        if self.handler_as_argument:
+            argv.append(workload.handler)
+
+        return argv
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A peer that could not run, and why."""
+
+    name: str
+    reason: str
+
+
+def real_python() -> str:
+    """
+    Return the venv's interpreter, refusing anything that is not a real binary.
+
+    A pyenv shim is a shell script that adds ~100 ms to every start; the venv's
+    `python` symlink resolves to the interpreter itself and keeps the venv's
+    site-packages, so the bench starts that path.
+
+    Raises:
+        SetupError: the venv's python is missing or not an ELF executable.
+    """
+    venv_python = REPO_ROOT / ".venv" / "bin" / "python"
+    candidate = venv_python if venv_python.exists() else Path(sys.executable)
+    with candidate.resolve().open("rb") as binary:
+        if binary.read(4) != ELF_MAGIC:
+            raise SetupError(f"{candidate} is not an ELF binary (a shim?)")
+
+    return str(candidate)
+
+
+def python_peers(python: str) -> list[Peer]:
+    """Our runtime on CPython and the official client, on the same interpreter."""
+    return [
+        Peer(
+            name="ours-cpython",
+            kind="runtime",
+            argv=(python, "-m", "bootstrap"),
+            python_path=True,
+            trust_store=TRUST_TRIMMED,
+            note="our runtime, not frozen",
+        ),
+        Peer(
+            name="awslambdaric",
+            kind="official",
+            argv=(python, "-m", "awslambdaric"),
+            handler_as_argument=True,
+            python_path=True,
+            trust_store=TRUST_FULL,
+            note="official runtime interface client, stock boto3",
+        ),
+    ]
+
+
+def floor_peers(python: str) -> list[Peer]:
+    """The C runtime client floor and the interpreter floor."""
+    binary = compile_c(FLOOR_SOURCE, BUILD_DIR / "floor-client")
+
+    return [
+        Peer(name="c-floor", kind="floor", argv=(str(binary),), note="GET+POST in C"),
+        Peer(
+            name="python-floor",
+            kind="floor",
+            argv=(python, "-S", "-I", "-c", "pass"),
+            speaks_runtime_api=False,
+            note="interpreter start and exit, no runtime",
+        ),
+    ]
+
+
+def check_python_peer(peer: Peer) -> None:
+    """
+    Raise PeerUnavailableError when a Python peer's code is not there.
+
+    Raises:
+        PeerUnavailableError: bootstrap/__main__.py or awslambdaric is missing.
+    """
+    if (
+        peer.name == "ours-cpython"
+        and not (REPO_ROOT / "bootstrap/__main__.py").exists()
+    ):
+        raise PeerUnavailableError("bootstrap/__main__.py is missing")
+    if peer.name == "awslambdaric" and importlib.util.find_spec("awslambdaric") is None:
+        raise PeerUnavailableError("awslambdaric is not installed in the venv")
+
+
+def _host_elf_machine() -> int | None:
+    return ELF_MACHINES.get(os.uname().machine)
+
+
+def _runs_here(binary: Path) -> bool:
+    """True for an executable ELF file built for this machine's architecture."""
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        return False
+    with binary.open("rb") as handle:
+        header = handle.read(20)
+    if header[:4] != ELF_MAGIC:
+        return False
+
+    # e_machine: 2 bytes at offset 18, little-endian on both targets.
+    return int.from_bytes(header[18:20], "little") == _host_elf_machine()
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+
+    return sha.hexdigest()
+
+
+def _extract_zip(archive: Path) -> Path:
+    """
+    Unpack the deployment zip the way Lambda does, executable bits included.
+
+    Lambda runs /var/task/bootstrap from the unpacked zip; the bench unpacks into
+    .build/bench/zip/<name>/ and runs that.
+    """
+    target = BUILD_DIR / "zip" / archive.stem
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as bundle:
+        for info in bundle.infolist():
+            path = Path(bundle.extract(info, target))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                path.chmod(mode)
+
+    return target
+
+
+def frozen_peers(
+    dist: Path = DIST_DIR, extra: Iterable[Path] = ()
+) -> tuple[list[Peer], list[Skipped]]:
+    """
+    Find every runnable layout of the frozen bootstrap.
+
+    A layout is an executable named `bootstrap` under dist/ (the default
+    dist/bootstrap, a standalone folder, a single file...), plus the bootstrap
+    at the root of each zip in dist/ once unpacked. Layouts whose executable is
+    byte-identical are measured once; builds for another architecture are
+    skipped with a note.
+    """
+    peers: list[Peer] = []
+    skipped: list[Skipped] = []
+    seen: dict[str, str] = {}
+    candidates: list[tuple[str, Path]] = []
+    if dist.is_dir():
+        for binary in sorted(dist.rglob("bootstrap")):
+            if binary.is_file() and ".dist" not in binary.parent.name:
+                candidates.append((str(binary.relative_to(dist)), binary))
+        for archive in sorted(dist.glob("*.zip")):
+            unpacked = _extract_zip(archive) / "bootstrap"
+            candidates.append((archive.name, unpacked))
+    candidates += [(str(path), path) for path in extra]
+    if not candidates:
+        skipped.append(Skipped("frozen", f"no bootstrap in {dist}: run `make build`"))
+
+    for label, binary in candidates:
+        name = "frozen:" + label.removesuffix("/bootstrap")
+        if not _runs_here(binary):
+            skipped.append(Skipped(name, f"{binary} is not an executable for this CPU"))
+            continue
+        digest = _digest(binary)
+        if digest in seen:
+            skipped.append(Skipped(name, f"same executable as {seen[digest]}"))
+            continue
+        seen[digest] = name
+        peers.append(
+            Peer(
+                name=name,
+                kind="frozen",
+                argv=(str(binary),),
+                trust_store=TRUST_TRIMMED,
+                task_root=binary.parent,
+                note=os.path.relpath(binary, REPO_ROOT),
+            )
+        )
+
+    return peers, skipped
+
+
+def zip_bytes(archive: Path = FUNCTION_ZIP) -> int | None:
+    """Size of the deployment zip, or None when it has not been built."""
+    return archive.stat().st_size if archive.is_file() else None
