@@ -31,6 +31,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def _path_is_encoded(request: Request) -> bool:
+    """
+    Whether the request's raw_path is still percent-encoded.
+
+    NOTE: API Gateway HTTP APIs hand the function an already decoded path
+    (rawPath in payload 2.0, path in 1.0, whose events say version "1.0");
+    REST APIs, Function URLs and ALB pass it on encoded. Decoding twice would
+    turn a literal "%41" into "A" or refuse a literal "%".
+    """
+    if request.source == "http-api":
+        return False
+
+    return not (request.source == "rest-api" and request.event.get("version") == "1.0")
+
+
 class Cors:
     """
     Cross-origin resource sharing: which browser origins may call the API.
@@ -222,13 +237,15 @@ class Router:
 
         method = request.method
         lookup = "GET" if method == "HEAD" else method
-        for route, params in matches:
+        for route, raw_params in matches:
             handler = route.handlers.get(method) or route.handlers.get(lookup)
             if handler is None:
                 continue
-            request.path_parameters = {
-                name: unquote(value, False) for name, value in params.items()
-            }
+            request.path_parameters = (
+                {name: unquote(value, False) for name, value in raw_params.items()}
+                if _path_is_encoded(request)
+                else raw_params
+            )
             response = handler(request)
             if not isinstance(response, Response | StreamingResponse):
                 raise TypeError(

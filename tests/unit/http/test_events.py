@@ -24,7 +24,7 @@ def test_http_api_v2_event_is_parsed_into_every_field(parser: ModuleType) -> Non
 
     assert request.source == "http-api"
     assert request.method == "POST"
-    assert request.raw_path == "/sessions/abc%20123"
+    assert request.raw_path == "/sessions/abc 123"
     assert request.path_parameters == {"session_id": "abc 123"}
     assert request.query == {"tag": ["a", "b/c"], "q": ["café bar"], "empty": [""]}
     assert request.headers.get("Content-Type") == "application/json"

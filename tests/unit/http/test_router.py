@@ -91,13 +91,45 @@ def problem(result: Any) -> dict[str, Any]:
     return document
 
 
-def test_route_with_parameter_gets_decoded_value_and_context() -> None:
+def function_url_event(method: str, path: str) -> Any:
+    event = load_event("function_url")
+    event["requestContext"]["http"]["method"] = method
+    event["rawPath"] = path
+
+    return event
+
+
+def test_encoded_path_parameter_is_decoded_and_context_is_set() -> None:
     result = make_router().lambda_handler(
-        v2_event("GET", "/sessions/a%20b%2Fc"), "the-context"
+        function_url_event("GET", "/sessions/a%20b%2Fc"), "the-context"
     )
 
     assert result["statusCode"] == 200
     assert codec.loads(result["body"]) == {"id": "a b/c", "ctx": "the-context"}
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.0"])
+def test_http_api_path_is_already_decoded_and_not_decoded_twice(
+    version: str,
+) -> None:
+    if version == "2.0":
+        event = v2_event("GET", "/sessions/100%41%")
+    else:
+        event = load_event("rest_api")
+        event.update(version="1.0", httpMethod="GET", path="/sessions/100%41%")
+
+    result = make_router().lambda_handler(event, None)
+
+    assert result["statusCode"] == 200
+    assert codec.loads(result["body"])["id"] == "100%41%"
+
+
+def test_bad_percent_encoding_in_encoded_path_parameter_is_400() -> None:
+    result = make_router().lambda_handler(
+        function_url_event("GET", "/sessions/%zz"), None
+    )
+
+    assert result["statusCode"] == 400
 
 
 def test_literal_route_wins_over_parameter_route() -> None:
@@ -214,12 +246,6 @@ def test_malformed_alb_event_answers_with_status_description() -> None:
 
 def test_event_that_is_not_http_is_400() -> None:
     result = make_router().lambda_handler({"Records": []}, None)
-
-    assert result["statusCode"] == 400
-
-
-def test_bad_percent_encoding_in_path_parameter_is_400() -> None:
-    result = make_router().lambda_handler(v2_event("GET", "/sessions/%zz"), None)
 
     assert result["statusCode"] == 400
 
