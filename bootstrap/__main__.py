@@ -1,0 +1,5 @@
+"""`python -m bootstrap`: run the Lambda runtime."""
+
+from bootstrap.main import main
+
+raise SystemExit(main())

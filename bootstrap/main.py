@@ -1,0 +1,110 @@
+"""Start the runtime: read the environment, load the handler, run the loop.
+
+Exit codes: 1 for a missing or invalid setting, a handler that cannot be loaded
+(after reporting it to /runtime/init/error), or a broken Runtime API.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+from bootstrap import logs
+from bootstrap.client import ErrorReport, RuntimeClient
+from bootstrap.context import FunctionSettings
+from bootstrap.errors import (
+    BootstrapError,
+    ConfigurationError,
+    ErrorType,
+    HandlerLoadError,
+)
+from bootstrap.loader import load_handler
+from bootstrap.loop import serve
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+_log = logs.get_logger(__name__)
+
+
+def _concurrency(environ: Mapping[str, str]) -> int:
+    """AWS_LAMBDA_MAX_CONCURRENCY as a positive number of workers (default 1)."""
+    raw = environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 0 < int(raw) <= 1024:
+        raise ConfigurationError(
+            f"AWS_LAMBDA_MAX_CONCURRENCY must be a number from 1 to 1024, got {raw!r}"
+        )
+
+    return int(raw)
+
+
+def _init(client: RuntimeClient, environ: Mapping[str, str]) -> Callable[..., Any]:
+    """Load the handler with the collector off: init allocates, rarely frees."""
+    gc.disable()
+    try:
+        return load_handler(
+            environ.get("_HANDLER", ""), environ.get("LAMBDA_TASK_ROOT")
+        )
+    finally:
+        gc.enable()
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    """
+    Run the runtime until the Runtime API breaks.
+
+    Args:
+        environ: the process environment (os.environ by default).
+
+    Returns:
+        The process exit code; 0 never happens: the loop only ends on failure.
+    """
+    environ = os.environ if environ is None else environ
+    logs.configure(logs.settings_from_environ(dict(environ)))
+    # Lambda collects output line by line; a block-buffered stdout would hold a
+    # handler's print() until the process ends.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
+
+    runtime_api = environ.get("AWS_LAMBDA_RUNTIME_API")
+    if not runtime_api:
+        _log.error("AWS_LAMBDA_RUNTIME_API is not set; exiting: nothing to serve")
+        return 1
+    try:
+        client = RuntimeClient(runtime_api)
+        concurrency = _concurrency(environ)
+    except ConfigurationError as exc:
+        _log.error("%s; exiting", exc)
+        return 1
+
+    try:
+        if not environ.get("_HANDLER"):
+            raise HandlerLoadError(
+                ErrorType.MALFORMED_HANDLER_NAME, "_HANDLER is not set"
+            )
+        handler = _init(client, environ)
+    except HandlerLoadError as exc:
+        _log.error("%s: %s; reporting the init error and exiting", exc.error_type, exc)
+        try:
+            client.post_init_error(
+                ErrorReport.from_exception(exc, None, exc.error_type)
+            )
+        except BootstrapError as post_exc:
+            _log.error("cannot report the init error (%s)", post_exc)
+        return 1
+
+    if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        try:
+            client.restore_next()
+        except BootstrapError as exc:
+            _log.error("cannot resume after the snapshot (%s); exiting", exc)
+            return 1
+    # The loop opens its own connection per worker.
+    client.close()
+
+    return serve(runtime_api, handler, FunctionSettings(dict(environ)), concurrency)

@@ -1,0 +1,1 @@
+"""Tiny handlers the runtime's tests run under the emulator, one behaviour each."""
