@@ -42,9 +42,13 @@ def invoke_headers(
     tenant_id: str | None = None,
 ) -> dict[str, str]:
     """The Invoke API request headers for the optional Lambda invoke fields."""
+    # The Invoke API carries the client context (JSON) base64-encoded.
+    encoded_context = (
+        base64.b64encode(client_context.encode()).decode() if client_context else None
+    )
     headers = {
         "X-Amzn-Trace-Id": trace_id,
-        "X-Amz-Client-Context": client_context,
+        "X-Amz-Client-Context": encoded_context,
         "X-Amz-Cognito-Identity": cognito_identity,
         "X-Amz-Tenant-Id": tenant_id,
     }

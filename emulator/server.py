@@ -14,6 +14,8 @@ Every Runtime API exchange is recorded (`RuntimeExchange`) so that tests can
 check what the runtime sent, such as the invocation id it echoes.
 """
 
+import base64
+import binascii
 import json
 import logging
 import select
@@ -53,6 +55,8 @@ MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
 DRAIN_SLICE_BYTES = 256 * 1024
 
 STREAMING_MODE = "streaming"
+
+INIT_ERROR_PATHS = (RUNTIME_PREFIX + "init/error", RUNTIME_PREFIX + "restore/error")
 
 
 @dataclass(frozen=True)
@@ -117,36 +121,26 @@ class RequestHandler(BaseHTTPRequestHandler):
         elif path == RUNTIME_PREFIX + "restore/next":
             # No snapshot is ever taken here: restoring is immediately done.
             self._answer_runtime(200, b"")
-        elif path.startswith(RUNTIME_PREFIX) or path == INVOKE_PATH:
-            self._drain_body()
-            self._answer_runtime(405, error_body("MethodNotAllowed", "Wrong method"))
+        elif path == INVOKE_PATH or _invocation_post(path) or path in INIT_ERROR_PATHS:
+            self._wrong_method()
         else:
             self._not_found()
 
     def do_POST(self) -> None:
         """Runtime API posts and the invoke endpoint."""
         path = self.path.split("?", 1)[0]
+        post = _invocation_post(path)
         if path == INVOKE_PATH:
             self._invoke()
-            return
-        if path in (RUNTIME_PREFIX + "init/error", RUNTIME_PREFIX + "restore/error"):
+        elif path in INIT_ERROR_PATHS:
             self._init_error()
-            return
-
-        parts = (
-            path[len(RUNTIME_PREFIX) :].split("/")
-            if path.startswith(RUNTIME_PREFIX)
-            else []
-        )
-        if (
-            len(parts) == 3
-            and parts[0] == "invocation"
-            and parts[2] in ("response", "error")
+        elif post is not None:
+            self._post(*post)
+        elif path in (
+            RUNTIME_PREFIX + "invocation/next",
+            RUNTIME_PREFIX + "restore/next",
         ):
-            self._post(parts[1], parts[2])
-        elif path.startswith(RUNTIME_PREFIX + "invocation/next"):
-            self._drain_body()
-            self._answer_runtime(405, error_body("MethodNotAllowed", "Wrong method"))
+            self._wrong_method()
         else:
             self._not_found()
 
@@ -319,7 +313,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         invocation = Invocation(
             payload or b"{}",
             trace_id=self.headers.get("X-Amzn-Trace-Id"),
-            client_context=self.headers.get("X-Amz-Client-Context"),
+            client_context=_client_context(self.headers.get("X-Amz-Client-Context")),
             cognito_identity=self.headers.get("X-Amz-Cognito-Identity"),
             tenant_id=self.headers.get("X-Amz-Tenant-Id"),
         )
@@ -439,6 +433,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _wrong_method(self) -> None:
+        self._drain_body()
+        self._answer_runtime(405, error_body("MethodNotAllowed", "Wrong method"))
+
     def _not_found(self) -> None:
         self._drain_body()
         self._send(
@@ -482,3 +480,28 @@ class RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Access log at DEBUG: the function's own output is what people read."""
         logger.debug("%s - " + format, self.address_string(), *args)
+
+
+def _client_context(header: str | None) -> str | None:
+    """
+    The client context as the runtime gets it: JSON text.
+
+    The Invoke API carries it base64-encoded; plain JSON is passed on as is.
+    """
+    if not header:
+        return None
+    try:
+        return base64.b64decode(header, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return header
+
+
+def _invocation_post(path: str) -> tuple[str, str] | None:
+    """(request_id, "response" | "error") for an invoke's post path, else None."""
+    if not path.startswith(RUNTIME_PREFIX + "invocation/"):
+        return None
+    parts = path[len(RUNTIME_PREFIX) :].split("/")
+    if len(parts) != 3 or not parts[1] or parts[2] not in ("response", "error"):
+        return None
+
+    return parts[1], parts[2]

@@ -34,11 +34,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #   {"error": {...}}            POST /error with that JSON, type from errorType
 #   {"post_to": "id"}           POST /response for another (wrong) request id
 #   {"sleep": seconds}
+#   {"touch": path}             create the file at path
+#   {"allocate_mb": n}          hold n MiB for the rest of the invoke
+#   {"wait_for_file": path}     wait (at most 10 s) until path exists
+#   {"spawn_sleeper": true}     start a `sleep 60` child; its pid goes in a file
+#                               "<SCRIPT_DIR>/sleeper.pid"
 #   {"exit": code}              exit the process at once
 #   {"stream": {"chunks": [...], "content_type": ..., "wait_for_file": path,
 #               "error": {"type": ..., "body": ...}, "pause_s": s}}
 #        a chunked streaming /response; with wait_for_file it sends the first
-#        chunk, then waits (at most 10 s) for that file before the rest.
+#        chunk, then waits (at most 10 s) for that file before the rest, and
+#        sends "[gave up]" first if it had to stop waiting.
 # SCRIPT_INIT in the environment scripts the init phase: "error" (post
 # /init/error, then call /next), "error-exit" (post it and exit 1), "crash"
 # (exit 3 at once), "hang" (never call /next). Each post's status is printed.
@@ -62,6 +68,16 @@ def call(conn, method, path, body=None, headers=None):
     return response, data
 
 
+def wait_for_file(path):
+    give_up = time.monotonic() + 10
+    while not os.path.exists(path):
+        if time.monotonic() > give_up:
+            say("gave up waiting for %s" % path)
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def stream(request_id, invocation_id, spec):
     sock = socket.create_connection((HOST, int(PORT)))
     head = (
@@ -80,12 +96,8 @@ def stream(request_id, invocation_id, spec):
         data = chunk.encode("latin-1")
         sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
         if index == 0 and spec.get("wait_for_file"):
-            give_up = time.monotonic() + 10
-            while not os.path.exists(spec["wait_for_file"]):
-                if time.monotonic() > give_up:
-                    say("gave up waiting for the caller")
-                    break
-                time.sleep(0.01)
+            if not wait_for_file(spec["wait_for_file"]):
+                sock.sendall(b"9\r\n[gave up]\r\n")
         time.sleep(spec.get("pause_s", 0))
     trailers = b""
     if spec.get("error"):
@@ -135,6 +147,17 @@ def handle(conn, event, request_id, invocation_id, response_headers):
             call(conn, "POST", "/invocation/%s/response" % arg, b"{}", echo)
         elif kind == "sleep":
             time.sleep(arg)
+        elif kind == "allocate_mb":
+            held = bytearray(arg * 1024 * 1024)
+        elif kind == "touch":
+            open(arg, "w").close()
+        elif kind == "wait_for_file":
+            wait_for_file(arg)
+        elif kind == "spawn_sleeper":
+            import subprocess
+            child = subprocess.Popen(["sleep", "60"])
+            with open(os.path.join(os.environ["SCRIPT_DIR"], "sleeper.pid"), "w") as f:
+                f.write(str(child.pid))
         elif kind == "exit":
             os._exit(arg)
         elif kind == "stream":
