@@ -1,0 +1,134 @@
+"""An internal no-op Lambda extension, so that SIGTERM reaches the runtime.
+
+Lambda sends SIGTERM to the runtime before it shuts an execution environment
+down only when at least one extension is registered; without it the process is
+killed and buffered spans are lost. An internal extension (a thread of the
+runtime process) registers with no events:
+
+    POST /2020-01-01/extension/register
+         Lambda-Extension-Name: bootstrap-telemetry      {"events": []}
+      -> 200, Lambda-Extension-Identifier: <id>
+    GET  /2020-01-01/extension/event/next
+         Lambda-Extension-Identifier: <id>
+      -> never answers: no events were asked for
+
+Registration has to happen during init, and Lambda finishes init only once
+every registered extension waits on /event/next, so the thread starts polling
+right away. With only internal extensions Lambda leaves the runtime about
+500 ms between SIGTERM and SIGKILL: enough for one flush with a short timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+from bootstrap import codec, logs
+from bootstrap.telemetry import transport
+from bootstrap.telemetry.errors import TelemetryError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
+
+_log = logs.get_logger(__name__)
+
+EXTENSION_NAME = "bootstrap-telemetry"
+_REGISTER_TIMEOUT_S = 2.0
+
+
+def register_internal_extension(
+    runtime_api: str, name: str = EXTENSION_NAME
+) -> str | None:
+    """
+    Register a no-event internal extension and keep its /event/next poll open.
+
+    Args:
+        runtime_api: AWS_LAMBDA_RUNTIME_API ("host:port").
+        name: the Lambda-Extension-Name.
+
+    Returns:
+        The extension id, or None when the Extensions API is not there (a local
+        emulator without it) or refused: SIGTERM is then not guaranteed, which
+        is logged, and the function runs on.
+    """
+    base = f"http://{runtime_api}/2020-01-01/extension"
+    try:
+        response = transport.request(
+            "POST",
+            base + "/register",
+            codec.dumps({"events": []}),
+            {"Lambda-Extension-Name": name, "Content-Type": "application/json"},
+            timeout_s=_REGISTER_TIMEOUT_S,
+        )
+    except (OSError, TelemetryError) as exc:
+        _log.warning(
+            "Extension registration failed, SIGTERM may not arrive: %s", str(exc)
+        )
+        return None
+
+    extension_id = response.headers.get("lambda-extension-identifier")
+    if response.status != 200 or not extension_id:
+        _log.warning(
+            "Extension registration answered %d, SIGTERM may not arrive",
+            response.status,
+        )
+        return None
+
+    thread = threading.Thread(
+        target=_wait_for_events,
+        args=(base + "/event/next", extension_id),
+        name="bootstrap-extension",
+        daemon=True,
+    )
+    thread.start()
+    _log.debug("Registered internal extension %s", name)
+
+    return extension_id
+
+
+def _wait_for_events(url: str, extension_id: str) -> None:
+    """Poll /event/next for ever; with no events registered it never returns."""
+    headers = {"Lambda-Extension-Identifier": extension_id}
+    while True:
+        try:
+            response = transport.request("GET", url, headers=headers, timeout_s=None)
+        except (OSError, TelemetryError) as exc:
+            _log.warning("Extension event poll stopped: %s", str(exc))
+            return
+        if response.status != 200:
+            _log.warning("Extension event poll answered %d; stopped", response.status)
+            return
+
+
+def install_sigterm_handler(on_shutdown: Callable[[], None]) -> None:
+    """
+    Run `on_shutdown` on SIGTERM, then exit 0.
+
+    Must run in the main thread (Python delivers signals there). The previous
+    handler, if it was a Python function, runs after ours.
+
+    Args:
+        on_shutdown: flushes telemetry; its failures are logged, never raised.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handle_sigterm(signum: int, frame: FrameType | None) -> None:
+        """Flush, hand over to a previous handler, and leave."""
+        try:
+            on_shutdown()
+        except Exception as exc:
+            _log.error("Flush on SIGTERM failed: %s: %s", type(exc).__name__, str(exc))
+        if callable(previous):
+            previous(signum, frame)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # os._exit: the main thread may be inside the handler or a blocking call
+        # of the runtime loop; unwinding it could post a half-made response.
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, handle_sigterm)
