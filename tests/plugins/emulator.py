@@ -7,6 +7,8 @@
 - `scripted_emulator(env=None, timeout_s=3.0, concurrency=1, **kwargs)` runs
   SCRIPTED_RUNTIME, a tiny stdlib-only runtime whose behaviour each event
   scripts, so the emulator is tested without depending on bootstrap/.
+- `http_front(emulator)` puts the API Gateway (payload 2.0) front before an
+  emulator and returns its base URL, "http://127.0.0.1:PORT".
 
 Every emulator a fixture starts is closed (process group killed) after the test.
 """
@@ -14,6 +16,7 @@ Every emulator a fixture starts is closed (process group killed) after the test.
 import os
 import shlex
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 import pytest
 
 from emulator import Emulator
+from emulator.front import FrontServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +49,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #        a chunked streaming /response; with wait_for_file it sends the first
 #        chunk, then waits (at most 10 s) for that file before the rest, and
 #        sends "[gave up]" first if it had to stop waiting.
+# SCRIPT_ANSWER (a JSON list of steps) in the environment is played for every
+# event without its own steps, e.g. events built by the HTTP front.
 # SCRIPT_INIT in the environment scripts the init phase: "error" (post
 # /init/error, then call /next), "error-exit" (post it and exit 1), "crash"
 # (exit 3 at once), "hang" (never call /next). Each post's status is printed.
@@ -115,6 +121,8 @@ def stream(request_id, invocation_id, spec):
 def handle(conn, event, request_id, invocation_id, response_headers):
     echo = {"Lambda-Runtime-Invocation-Id": invocation_id} if invocation_id else {}
     steps = event.get("steps") if isinstance(event, dict) else None
+    if steps is None and os.environ.get("SCRIPT_ANSWER"):
+        steps = json.loads(os.environ["SCRIPT_ANSWER"])
     if steps is None:
         answer = {
             "echo": event,
@@ -283,3 +291,27 @@ def scripted_emulator() -> Iterator[Callable[..., Emulator]]:
 
     for emulator in started:
         emulator.close()
+
+
+@pytest.fixture
+def http_front() -> Iterator[Callable[[Emulator], str]]:
+    """Factory: an HTTP front over an emulator; returns its base URL."""
+    fronts: list[FrontServer] = []
+
+    def start(emulator: Emulator) -> str:
+        front = FrontServer(emulator.submit, 0)
+        fronts.append(front)
+        threading.Thread(
+            target=front.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="http-front",
+            daemon=True,
+        ).start()
+
+        return f"http://127.0.0.1:{front.port}"
+
+    yield start
+
+    for front in fronts:
+        front.shutdown()
+        front.server_close()
