@@ -17,7 +17,6 @@ carries statusCode, headers and cookies; ALB cannot stream, so it is buffered.
 
 from __future__ import annotations
 
-import logging
 from binascii import b2a_base64
 
 from bootstrap import codec
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
 
     HeaderValues: TypeAlias = str | Sequence[str]
     Body: TypeAlias = bytes | str | dict[str, Any] | list[Any] | None
-
-logger = logging.getLogger(__name__)
 
 # Bodies of these types are text: sent as is when they are valid UTF-8.
 _TEXT_TYPES = ("text/",)
@@ -333,7 +330,11 @@ def _serialize_alb(response: Response, multi_value_headers: bool) -> dict[str, A
             # commas). The last one wins, loudly; enable multi-value headers on
             # the target group to send several.
             if len(response.cookies) > 1:
-                logger.warning(
+                # `logging` costs a cold start about 10 ms and the runtime
+                # does not load it: import it only for this rare warning.
+                import logging  # noqa: PLC0415  # lazy for the cold path
+
+                logging.getLogger(__name__).warning(
                     "ALB target group without multi-value headers: sending only "
                     "the last of %d cookies; enable lambda.multi_value_headers",
                     len(response.cookies),
