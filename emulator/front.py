@@ -231,8 +231,11 @@ def _render_head(document: dict[str, Any]) -> HttpAnswer:
     ):
         raise FunctionAnswerError("statusCode must be an HTTP status")
 
-    headers = document.get("headers") or {}
-    cookies = document.get("cookies") or []
+    # null counts as absent; any other type is a malformed answer.
+    headers = document.get("headers")
+    headers = {} if headers is None else headers
+    cookies = document.get("cookies")
+    cookies = [] if cookies is None else cookies
     if not isinstance(headers, dict) or not isinstance(cookies, list):
         raise FunctionAnswerError("headers must be an object and cookies a list")
     answer = HttpAnswer(status)
