@@ -1,0 +1,1 @@
+"""Handlers that report, from inside the frozen bootstrap, how it was built."""

@@ -1,0 +1,125 @@
+"""The built bootstrap, each layout: what it carries, what it loads, how it ships."""
+
+from __future__ import annotations
+
+import json
+import stat
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from build import checks
+from tests.frozen.conftest import DIST, require_build
+
+# Modules the recipe keeps out of the binary (build/freeze.py says why).
+EXCLUDED_MODULES = [
+    "s3transfer",
+    "multiprocessing",
+    "cryptography",
+    "urllib3.contrib.pyopenssl",
+    "botocore.docs",
+    "unittest",
+]
+
+
+@pytest.fixture
+def introspection(
+    frozen_bootstrap: Path,
+    lambda_runtime: Callable[..., Any],
+    sessions_env: dict[str, str],
+) -> dict[str, Any]:
+    """What the frozen process reports about itself after creating its client."""
+    emulator = lambda_runtime(
+        "tests.frozen.handlers.introspect.handler", env=sessions_env, timeout_s=30.0
+    )
+    result = emulator.invoke(b"{}")
+    assert result.function_error is None, (result, emulator.logs()[-3000:])
+    answer: dict[str, Any] = json.loads(result.body)
+
+    return answer
+
+
+def test_frozen_process_runs_compiled_code_with_the_json_accelerator(
+    introspection: dict[str, Any],
+) -> None:
+    assert introspection["compiled"] is True
+    assert introspection["json_scanner"] == "builtin_function_or_method"
+    assert introspection["no_site"] == 1
+
+
+def test_frozen_client_reads_the_dynamodb_model_from_the_binary(
+    introspection: dict[str, Any], frozen_layout: Path
+) -> None:
+    # The folder ships no botocore data: the model must come from the binary.
+    assert not (frozen_layout / "botocore" / "data").exists()
+
+    assert "PutItem" in introspection["operations"]
+    assert "GetItem" in introspection["operations"]
+
+
+def test_frozen_process_imports_none_of_the_excluded_modules(
+    introspection: dict[str, Any],
+) -> None:
+    loaded = set(introspection["modules"])
+
+    assert [name for name in EXCLUDED_MODULES if name in loaded] == []
+
+
+def test_frozen_process_keeps_the_idna_codec(introspection: dict[str, Any]) -> None:
+    assert introspection["idna_codec"] is True
+
+
+def test_single_file_maps_its_extension_modules_from_memory_files(
+    introspection: dict[str, Any], frozen_layout: Path
+) -> None:
+    mapped = introspection["mapped"]
+    from_layout = [path for path in mapped if path.startswith(str(frozen_layout))]
+    from_memory = [path for path in mapped if path.startswith("/memfd:")]
+
+    if frozen_layout.name == "single":
+        assert from_layout == [str(frozen_layout / "bootstrap")]
+        assert any(path.startswith("/memfd:_ssl") for path in from_memory), mapped
+    else:
+        assert from_memory == []
+        assert any("_ssl" in path for path in from_layout), mapped
+
+
+def test_no_output_needs_a_glibc_newer_than_lambdas() -> None:
+    layouts = require_build(DIST / "layouts")
+
+    report = checks.check_glibc_floor([layouts])
+
+    assert report, "no ELF file found under dist/layouts"
+
+
+@pytest.mark.skipif(
+    not checks.running_as_root(), reason="mount namespaces need root here"
+)
+def test_bootstrap_answers_an_invoke_in_a_bare_root(frozen_layout: Path) -> None:
+    folder = require_build(DIST / "layouts" / "folder")
+
+    response = checks.smoke_test_in_bare_root(frozen_layout, [folder])
+
+    assert response["statusCode"] == checks.SMOKE_EXPECTED_STATUS
+
+
+def test_function_zip_has_an_executable_bootstrap_at_its_root() -> None:
+    archive = require_build(DIST / "function.zip")
+
+    with zipfile.ZipFile(archive) as zf:
+        entry = zf.getinfo("bootstrap")
+        names = zf.namelist()
+    mode = entry.external_attr >> 16
+
+    assert stat.S_ISREG(mode)
+    assert mode & 0o111 == 0o111
+    assert not any(name.startswith("/") or ".." in name.split("/") for name in names)
+
+
+def test_function_zip_is_at_most_10_mb() -> None:
+    archive = require_build(DIST / "function.zip")
+
+    assert archive.stat().st_size <= 10 * 1024 * 1024
