@@ -317,6 +317,10 @@ class ExecutionEnvironment:
                 if self._closed or generation != self._current_generation:
                     return None
                 if self._queue and len(self._in_flight) < self.concurrency:
+                    # A poll left over from a killed process must not take
+                    # the invoke: its socket is closed by now.
+                    if peer_gone():
+                        return None
                     break
                 self._cond.wait(POLL_INTERVAL_S)
                 if peer_gone():
@@ -676,6 +680,10 @@ class ExecutionEnvironment:
             invocation.parts.put(Head(answer.status_code, headers))
             invocation.parts.put(Chunk(answer.body))
             invocation.parts.put(End())
+
+        # Only the state is needed from here on (403 or 410 to a late post).
+        invocation.payload = b""
+        invocation.answer = None
         self._cond.notify_all()
 
     def _caller_headers(

@@ -263,6 +263,8 @@ def lambda_runtime() -> Iterator[Callable[..., Emulator]]:
 
     for emulator in started:
         emulator.close()
+        # Shown by pytest only when the test failed: the function's own words.
+        print(emulator.logs())
 
 
 @pytest.fixture
