@@ -17,7 +17,7 @@ import shutil
 import sys
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.errors import PeerUnavailableError, SetupError
@@ -197,49 +197,54 @@ def frozen_peers(
     """
     Find every runnable layout of the frozen bootstrap.
 
-    A layout is an executable named `bootstrap` under dist/ (the default
-    dist/bootstrap, a standalone folder, a single file...), plus the bootstrap
-    at the root of each zip in dist/ once unpacked. Layouts whose executable is
-    byte-identical are measured once; builds for another architecture are
-    skipped with a note.
+    A layout is an executable named `bootstrap` in a folder under dist/ (e.g.
+    dist/layouts/single/bootstrap is the peer frozen:single), then the default
+    dist/bootstrap (frozen:default), then the bootstrap at the root of each zip
+    directly in dist/ once unpacked (frozen:function.zip). Byte-identical
+    executables are measured once, under the first name, with a note on which
+    other names they stand for; builds for another CPU are skipped.
     """
-    peers: list[Peer] = []
-    skipped: list[Skipped] = []
-    seen: dict[str, str] = {}
     candidates: list[tuple[str, Path]] = []
     if dist.is_dir():
-        for binary in sorted(dist.rglob("bootstrap")):
-            if binary.is_file() and ".dist" not in binary.parent.name:
-                candidates.append((str(binary.relative_to(dist)), binary))
+        nested = [
+            binary
+            for binary in sorted(dist.rglob("bootstrap"))
+            if binary.is_file() and binary.parent != dist
+        ]
+        candidates += [(binary.parent.name, binary) for binary in nested]
+        if (dist / "bootstrap").is_file():
+            candidates.append(("default", dist / "bootstrap"))
         for archive in sorted(dist.glob("*.zip")):
-            unpacked = _extract_zip(archive) / "bootstrap"
-            candidates.append((archive.name, unpacked))
+            candidates.append((archive.name, _extract_zip(archive) / "bootstrap"))
     candidates += [(str(path), path) for path in extra]
+
+    peers: dict[str, Peer] = {}
+    skipped: list[Skipped] = []
+    by_digest: dict[str, str] = {}
     if not candidates:
         skipped.append(Skipped("frozen", f"no bootstrap in {dist}: run `make build`"))
-
     for label, binary in candidates:
-        name = "frozen:" + label.removesuffix("/bootstrap")
+        name = f"frozen:{label}"
         if not _runs_here(binary):
             skipped.append(Skipped(name, f"{binary} is not an executable for this CPU"))
             continue
         digest = _digest(binary)
-        if digest in seen:
-            skipped.append(Skipped(name, f"same executable as {seen[digest]}"))
+        if digest in by_digest:
+            first = peers[by_digest[digest]]
+            peers[first.name] = replace(first, note=f"{first.note}, = {name}")
+            skipped.append(Skipped(name, f"same executable as {first.name}"))
             continue
-        seen[digest] = name
-        peers.append(
-            Peer(
-                name=name,
-                kind="frozen",
-                argv=(str(binary),),
-                trust_store=TRUST_TRIMMED,
-                task_root=binary.parent,
-                note=os.path.relpath(binary, REPO_ROOT),
-            )
+        by_digest[digest] = name
+        peers[name] = Peer(
+            name=name,
+            kind="frozen",
+            argv=(str(binary),),
+            trust_store=TRUST_TRIMMED,
+            task_root=binary.parent,
+            note=os.path.relpath(binary, REPO_ROOT),
         )
 
-    return peers, skipped
+    return list(peers.values()), skipped
 
 
 def zip_bytes(archive: Path = FUNCTION_ZIP) -> int | None:

@@ -17,17 +17,21 @@ def test_each_distinct_layout_is_a_peer_and_duplicates_are_noted(
     tmp_path: Path,
 ) -> None:
     dist = tmp_path / "dist"
-    (dist / "standalone").mkdir(parents=True)
-    shutil.copy2(executable(), dist / "bootstrap")
-    shutil.copy2(executable(), dist / "standalone" / "bootstrap")
-    with (dist / "standalone" / "bootstrap").open("ab") as changed:
+    for layout in ("folder", "single"):
+        (dist / "layouts" / layout).mkdir(parents=True)
+        shutil.copy2(executable(), dist / "layouts" / layout / "bootstrap")
+    with (dist / "layouts" / "folder" / "bootstrap").open("ab") as changed:
         changed.write(b"\0")
+    shutil.copy2(executable(), dist / "bootstrap")
 
     peers, skipped = frozen_peers(dist)
 
-    assert [peer.name for peer in peers] == ["frozen:bootstrap", "frozen:standalone"]
+    assert [peer.name for peer in peers] == ["frozen:folder", "frozen:single"]
     assert all(peer.kind == "frozen" for peer in peers)
-    assert skipped == []
+    assert peers[1].note.endswith("= frozen:default")
+    assert [(s.name, s.reason) for s in skipped] == [
+        ("frozen:default", "same executable as frozen:single")
+    ]
 
 
 def test_the_zip_is_unpacked_with_its_executable_bit_and_deduplicated(
@@ -44,9 +48,9 @@ def test_the_zip_is_unpacked_with_its_executable_bit_and_deduplicated(
 
     peers, skipped = frozen_peers(dist)
 
-    assert [peer.name for peer in peers] == ["frozen:bootstrap"]
+    assert [peer.name for peer in peers] == ["frozen:default"]
     assert [s.name for s in skipped] == ["frozen:function.zip"]
-    assert "same executable as frozen:bootstrap" in skipped[0].reason
+    assert "same executable as frozen:default" in skipped[0].reason
 
 
 def test_a_script_or_a_foreign_build_is_skipped_with_a_reason(tmp_path: Path) -> None:
@@ -63,7 +67,7 @@ def test_a_script_or_a_foreign_build_is_skipped_with_a_reason(tmp_path: Path) ->
     peers, skipped = frozen_peers(dist)
 
     assert peers == []
-    assert sorted(s.name for s in skipped) == ["frozen:arm64", "frozen:bootstrap"]
+    assert sorted(s.name for s in skipped) == ["frozen:arm64", "frozen:default"]
     assert all("not an executable for this CPU" in s.reason for s in skipped)
 
 
