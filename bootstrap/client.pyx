@@ -143,10 +143,8 @@ cdef object _xray_cause(str name, str message, list frames):
             "exceptions": [{"type": name, "message": message, "stack": stack}],
             "paths": sorted({entry["path"] for entry in stack}),
         }
-        # Escaped to ASCII by hand: header values are latin-1 on the wire.
-        text = codec.dumps(cause).decode("utf-8")
-        text = text.encode("ascii", "backslashreplace").decode("ascii")
-        text = "".join([c if " " <= c <= "~" else " " for c in text])
+        # Escaped to ASCII: a header value cannot hold raw UTF-8 or controls.
+        text = codec.dumps_ascii(cause)
         if len(text) <= _XRAY_CAUSE_MAX_BYTES:
             return text
         # Too big: keep the innermost frames, then a shorter message.

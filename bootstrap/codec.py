@@ -57,6 +57,10 @@ _encode = _json.make_encoder(
     False,  # skipkeys
     False,  # allow_nan: NaN and Infinity are refused, as in parse_constant
 )
+# The same, with every non-ASCII character escaped: for JSON in HTTP headers.
+_encode_ascii = _json.make_encoder(
+    {}, _default, _json.encode_basestring_ascii, None, ":", ",", False, False, False
+)
 _WHITESPACE = " \t\n\r"
 
 
@@ -141,4 +145,23 @@ def dumps(obj: Any) -> bytes:
     try:
         return "".join(chunks).encode("utf-8")
     except UnicodeEncodeError as exc:
+        raise CodecError(f"cannot serialize as JSON: {exc}") from exc
+
+
+def dumps_ascii(obj: Any) -> str:
+    """
+    Serialize like dumps(), escaping every non-ASCII character as \\uXXXX.
+
+    Args:
+        obj: as for dumps().
+
+    Returns:
+        Compact JSON text made of printable ASCII only, fit for an HTTP header.
+
+    Raises:
+        CodecError: a value has no JSON form.
+    """
+    try:
+        return "".join(_encode_ascii(obj, 0))
+    except (TypeError, ValueError, RecursionError) as exc:
         raise CodecError(f"cannot serialize as JSON: {exc}") from exc

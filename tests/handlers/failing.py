@@ -33,3 +33,20 @@ def sleep(event: Any, context: Any) -> dict[str, float]:
 def huge(event: Any, context: Any) -> str:
     """Answer a JSON string of event["bytes"] characters."""
     return "x" * int(event["bytes"])
+
+
+def rendezvous(event: Any, context: Any) -> dict[str, Any]:
+    """
+    Create event["mine"], then wait (at most 5 s) for event["other"].
+
+    Two invokes meet only if they run at the same time, in two workers.
+    """
+    with open(event["mine"], "w") as marker:
+        marker.write(context.aws_request_id)
+    give_up = time.monotonic() + 5
+    while time.monotonic() < give_up:
+        if os.path.exists(event["other"]):
+            return {"met": True, "pid": os.getpid()}
+        time.sleep(0.01)
+
+    return {"met": False, "pid": os.getpid()}

@@ -17,10 +17,21 @@ def chunks(event: Any, context: Any) -> Iterator[bytes]:
 def wait_for_file(event: Any, context: Any) -> Iterator[bytes]:
     """Send a first chunk, then wait (at most 10 s) for the caller's file."""
     yield b"first"
+    if _wait_for(event["file"]):
+        yield b"after the file"
+    else:
+        yield b"gave up waiting"
+
+
+def _wait_for(path: str) -> bool:
+    """Wait at most 10 s for a file; True when it appeared."""
     give_up = time.monotonic() + 10
-    while not os.path.exists(event["file"]) and time.monotonic() < give_up:
+    while time.monotonic() < give_up:
+        if os.path.exists(path):
+            return True
         time.sleep(0.01)
-    yield b"after the file"
+
+    return False
 
 
 def http_prelude(event: Any, context: Any) -> StreamingBody:
