@@ -43,8 +43,8 @@ def annotate_http(
 
     Args:
         method: the request method, upper case.
-        route: the route template ("/sessions/{session_id}"), None when no
-            route matched (404, 405).
+        route: the route template ("/sessions/{session_id}"); None keeps the
+            one recorded before (or none: no route matched, 404 and 405).
         status_code: the response status, when known.
     """
     scope = current_scope()
@@ -83,4 +83,3 @@ def __getattr__(name: str) -> object:
 
         return getattr(invocation, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-

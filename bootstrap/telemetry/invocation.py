@@ -21,8 +21,8 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import threading
 import time
+from _thread import allocate_lock
 
 from bootstrap import logs
 from bootstrap.telemetry import active
@@ -108,6 +108,16 @@ def parse_key_values(value: str, setting: str) -> dict[str, str]:
     return pairs
 
 
+def _status_of(result: object) -> int | None:
+    """The statusCode of a proxy response dict or of a streamed prelude."""
+    fields = (
+        getattr(result, "prelude", None) if not isinstance(result, dict) else result
+    )
+    status = fields.get("statusCode") if isinstance(fields, dict) else None
+
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
+
+
 def _looks_like_http(event: object) -> bool:
     """Tell whether an event came from API Gateway, a function URL or ALB."""
     return isinstance(event, dict) and (
@@ -165,10 +175,11 @@ class InvocationScope:
         ids in URLs do not explode the number of span names).
         """
         self.method = method
-        self.route = route
+        if route is not None:
+            self.route = route
         self.span.set_attribute("http.request.method", method)
-        self.span.set_attribute("http.route", route)
-        self.span.name = f"{method} {route}" if route else method
+        self.span.set_attribute("http.route", self.route)
+        self.span.name = f"{method} {self.route}" if self.route else method
         if status_code is not None:
             self.set_status_code(status_code)
 
@@ -182,7 +193,10 @@ class InvocationScope:
         self.dynamodb_latencies_ms.append(latency_ms)
 
     def finish(
-        self, status_code: int | None = None, error: BaseException | None = None
+        self,
+        status_code: int | None = None,
+        error: BaseException | None = None,
+        result: object = None,
     ) -> None:
         """
         End the invocation: close the span, write the access and metrics lines.
@@ -192,6 +206,9 @@ class InvocationScope:
                 what the router recorded.
             error: the exception the handler raised, if any; it marks the span
                 as an error and counts as a 5xx.
+            result: what the handler returned; an HTTP proxy response's
+                statusCode (or a streamed response's prelude's) is the status
+                when nothing else said it.
 
         Calling it twice does nothing the second time.
         """
@@ -200,6 +217,8 @@ class InvocationScope:
         self.finished = True
         self.duration_ms = (time.perf_counter() - self._start) * 1000.0
 
+        if status_code is None and self.status_code is None:
+            status_code = _status_of(result)
         if status_code is not None:
             self.set_status_code(status_code)
         span = self.span
@@ -288,7 +307,7 @@ class Telemetry:
         )
         self._invocations = itertools.count()
         self._in_flight: set[InvocationScope] = set()
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._logging_bridged = False
         self._otel_bridged = False
 

@@ -19,8 +19,8 @@ value per call, as an EMF value array) when the invocation called DynamoDB.
 from __future__ import annotations
 
 import sys
-import threading
 import time
+from _thread import allocate_lock
 
 from bootstrap import codec
 
@@ -118,7 +118,7 @@ class MetricsWriter:
         self.function_name = function_name
         self.stream = stream
         # Concurrent workers must not interleave halves of two lines.
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
 
     def write_invocation(
         self,

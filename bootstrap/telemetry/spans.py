@@ -8,8 +8,8 @@ from the OpenTelemetry trace when a caller sent its own traceparent.
 
 from __future__ import annotations
 
-import threading
 import time
+from _thread import allocate_lock
 
 from bootstrap.telemetry.context import TraceContext, new_span_id, new_trace_id
 
@@ -262,7 +262,9 @@ class SpanBuffer:
         self.max_spans = max_spans
         self.dropped = 0
         self._spans: list[Span] = []
-        self._lock = threading.Lock()
+        # _thread, not threading: the runtime does not load threading unless it
+        # runs several workers, and a plain lock is all the buffer needs.
+        self._lock = allocate_lock()
 
     def add(self, span: Span) -> None:
         """Keep an ended span until the next flush."""
