@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bootstrap import codec
+from bootstrap.telemetry import records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ class LogSettings:
 
 
 _settings = LogSettings()
+# Masks the function's own AWS credentials (read once, at import) in every line.
+_redactor = records.Redactor()
 
 
 def configure(settings: LogSettings) -> None:
@@ -121,25 +123,14 @@ class Logger:
             return
 
         text = message % args if args else message
-        level_name = _NAMES.get(level, "INFO")
+        # One renderer for every line of the process (telemetry.records): the
+        # invocation's trace ids, and credentials redacted.
         if settings.json:
-            record: dict[str, Any] = {
-                "timestamp": _timestamp(),
-                "level": level_name,
-                "message": text,
-                "logger": self.name,
-            }
             if request_id is not None:
-                record["requestId"] = request_id
-            record.update(fields)
-            line = codec.dumps(record).decode("utf-8")
+                fields["requestId"] = request_id
+            line = records.render_json(_redactor, level, self.name, text, fields)
         else:
-            line = "[{}]\t{}\t{}\t{}".format(
-                level_name,
-                _timestamp(),
-                request_id or "",
-                text.replace("\n", "\r"),  # one event per line in CloudWatch
-            )
+            line = records.render_text(_redactor, level, text, request_id=request_id)
 
         stream = settings.stream or sys.stderr
         stream.write(line + "\n")

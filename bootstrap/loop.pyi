@@ -5,6 +5,7 @@ from typing import Any
 
 from bootstrap.client import Invocation, RuntimeClient
 from bootstrap.context import FunctionSettings
+from bootstrap.telemetry.invocation import Telemetry
 
 class Worker:
     """One next/handle/respond loop over its own RuntimeClient."""
@@ -16,6 +17,7 @@ class Worker:
         client: RuntimeClient,
         handler: Callable[[Any, Any], Any],
         settings: FunctionSettings,
+        telemetry: Telemetry | None = None,
     ) -> None: ...
     def run(self) -> int:
         """Serve invokes until the Runtime API breaks; returns the exit code (1)."""
@@ -32,5 +34,6 @@ def serve(
     handler: Callable[[Any, Any], Any],
     settings: FunctionSettings,
     concurrency: int = 1,
+    telemetry: Telemetry | None = None,
 ) -> int:
     """Run `concurrency` independent workers; returns the process exit code."""

@@ -26,16 +26,21 @@ cdef class Worker:
         client: this worker's own Runtime API client.
         handler: the user's `fn(event, context)`.
         settings: the function-wide FunctionSettings for the context.
+        telemetry: bootstrap.telemetry's Telemetry, or None when it is off.
     """
 
     cdef readonly object client
     cdef object handler
     cdef object settings
+    cdef object telemetry
+    cdef object scope
 
-    def __init__(self, client, handler, settings):
+    def __init__(self, client, handler, settings, telemetry=None):
         self.client = client
         self.handler = handler
         self.settings = settings
+        self.telemetry = telemetry
+        self.scope = None
 
     def run(self):
         """
@@ -95,6 +100,13 @@ cdef class Worker:
                     invocation.request_id,
                 )
             self.client.post_error(invocation, report)
+        finally:
+            # 7. Telemetry: only now, after the post, so it never delays a response.
+            if self.telemetry is not None:
+                if self.scope is not None:
+                    self.scope.finish(error=RuntimeError("the runtime failed"))
+                    self.scope = None
+                self.telemetry.flush()
 
     cdef _handle(self, invocation):
         """The steps of an invoke, each a paragraph."""
@@ -127,9 +139,12 @@ cdef class Worker:
             return
 
         # 5. Call the handler; whatever it raises is the invoke's error.
+        if self.telemetry is not None:
+            self.scope = self.telemetry.start_invocation(context, event)
         try:
             result = self.handler(event, context)
         except Exception as exc:
+            self._finish_scope(None, exc)
             self._post_failure(invocation, exc, None)
             return
 
@@ -142,6 +157,7 @@ cdef class Worker:
             failure = self.client.post_streaming_response(
                 invocation, streaming.chunks, streaming.content_type, prelude
             )
+            self._finish_scope(streaming, failure)
             if failure is not None:
                 _log.error(
                     "the handler's stream failed: %s: %s",
@@ -153,9 +169,21 @@ cdef class Worker:
         try:
             body = codec.dumps(result)
         except CodecError as exc:
+            self._finish_scope(None, exc)
             self._post_failure(invocation, exc, ErrorType.MARSHAL)
             return
+        self._finish_scope(result, None)
         self.client.post_response(invocation, body)
+
+    cdef _finish_scope(self, result, failure):
+        """End the invoke's telemetry scope: its span, access and metrics lines."""
+        if self.scope is None:
+            return
+        scope, self.scope = self.scope, None
+        if failure is not None and not isinstance(failure, BaseException):
+            # A failed stream reports a value, not an exception.
+            failure = RuntimeError(getattr(failure, "message", "the stream failed"))
+        scope.finish(error=failure, result=result)
 
     cdef _post_failure(self, invocation, exc, error_type):
         """Log a failed invoke and report it to the Runtime API."""
@@ -169,7 +197,7 @@ cdef class Worker:
         self.client.post_error(invocation, report)
 
 
-def serve(str runtime_api, handler, settings, int concurrency=1):
+def serve(str runtime_api, handler, settings, int concurrency=1, telemetry=None):
     """
     Run `concurrency` independent workers until the Runtime API breaks.
 
@@ -178,12 +206,13 @@ def serve(str runtime_api, handler, settings, int concurrency=1):
         handler: the user's `fn(event, context)`.
         settings: the FunctionSettings.
         concurrency: AWS_LAMBDA_MAX_CONCURRENCY, 1 outside Managed Instances.
+        telemetry: the process's Telemetry, shared by the workers, or None.
 
     Returns:
         The process exit code.
     """
     if concurrency <= 1:
-        return Worker(RuntimeClient(runtime_api), handler, settings).run()
+        return Worker(RuntimeClient(runtime_api), handler, settings, telemetry).run()
 
     # Lazy: only Managed Instances run several workers; threading costs ~3 ms.
     import threading
@@ -193,7 +222,7 @@ def serve(str runtime_api, handler, settings, int concurrency=1):
 
     def work():
         try:
-            worker = Worker(RuntimeClient(runtime_api), handler, settings)
+            worker = Worker(RuntimeClient(runtime_api), handler, settings, telemetry)
             exit_codes.append(worker.run())
         finally:
             finished.set()

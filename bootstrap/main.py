@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
+    from bootstrap.telemetry.invocation import Telemetry
+
 _log = logs.get_logger(__name__)
 
 
@@ -52,6 +54,20 @@ def _init(client: RuntimeClient, environ: Mapping[str, str]) -> Callable[..., An
         )
     finally:
         gc.enable()
+
+
+def _start_telemetry(environ: Mapping[str, str], runtime_api: str) -> Telemetry | None:
+    """Traces, metrics and log ids (bootstrap.telemetry), unless turned off."""
+    if environ.get("BOOTSTRAP_TELEMETRY", "").strip().lower() == "off":
+        return None
+    # Imported here so that BOOTSTRAP_TELEMETRY=off keeps it off the cold path.
+    from bootstrap.telemetry.invocation import Telemetry  # noqa: PLC0415
+
+    telemetry = Telemetry.from_env(environ)
+    # Registers the SIGTERM flush during init, as the Extensions API requires.
+    telemetry.enable_shutdown_flush(runtime_api)
+
+    return telemetry
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
@@ -97,6 +113,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         except BootstrapError as post_exc:
             _log.error("cannot report the init error (%s)", post_exc)
         return 1
+    telemetry = _start_telemetry(environ, runtime_api)
 
     if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         try:
@@ -107,4 +124,6 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     # The loop opens its own connection per worker.
     client.close()
 
-    return serve(runtime_api, handler, FunctionSettings(dict(environ)), concurrency)
+    return serve(
+        runtime_api, handler, FunctionSettings(dict(environ)), concurrency, telemetry
+    )

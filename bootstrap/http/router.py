@@ -12,6 +12,7 @@ from bootstrap.http.errors import (
 )
 from bootstrap.http.parsing import detect_source, parse_event, unquote
 from bootstrap.http.responses import Response, StreamingResponse, serialize_response
+from bootstrap.telemetry import annotate_http
 
 # `typing` and `collections.abc` cost a cold start milliseconds; only mypy
 # needs them.
@@ -247,6 +248,8 @@ class Router:
             handler = route.handlers.get(method) or route.handlers.get(lookup)
             if handler is None:
                 continue
+            # The route template names the invocation's span and access line.
+            annotate_http(method, route.template)
             request.path_parameters = (
                 {name: unquote(value, False) for name, value in raw_params.items()}
                 if _path_is_encoded(request)
@@ -334,6 +337,7 @@ class Router:
             )
             response = problem_response(InternalServerError())
         self._add_cors_headers(request, response)
+        annotate_http(request.method, None, response.status_code)
 
         try:
             return serialize_response(
