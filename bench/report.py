@@ -268,7 +268,8 @@ def markdown_table(result: dict[str, Any]) -> str:
     lines = [
         f"Run of {result['finished_at']} on {result['machine']['cpu']} "
         f"({result['machine']['cpus']} CPUs), {result['options']['runs']} cold "
-        f"starts per peer, interleaved; times in ms, ratios within the run.",
+        f"starts per peer, interleaved; times in ms, ratios within the run "
+        f"(load average {_load(result)}).",
         "",
     ]
     for name, workload in result["workloads"].items():
@@ -284,6 +285,16 @@ def markdown_table(result: dict[str, Any]) -> str:
     lines.extend("- " + line for line in _footer(result))
 
     return "\n".join(lines) + "\n"
+
+
+def _load(result: dict[str, Any]) -> str:
+    machine = result["machine"]
+    start = machine.get("load_average_at_start") or [None]
+    end = machine.get("load_average") or [None]
+    if start[0] is None or end[0] is None:
+        return "unknown"
+
+    return f"{start[0]:.1f} at start, {end[0]:.1f} at end"
 
 
 def _footer(result: dict[str, Any]) -> list[str]:

@@ -124,6 +124,7 @@ class Bench:
         self.bundles: dict[str, str] = {}
         self.session_id: str | None = None
         self.xray_port = 0
+        self.load_at_start: list[float] = []
         # Only the order of peers in a round: not a security use.
         self.rng = random.Random(options.seed)  # noqa: S311
 
@@ -270,6 +271,7 @@ class Bench:
     def run(self) -> dict[str, Any]:
         """Measure everything selected and return the result document."""
         started = _now()
+        self.load_at_start = list(os.getloadavg())
         progress = Progress(
             len(self.workloads) * len(self.peers) * (self.options.runs + 1)
         )
@@ -445,7 +447,7 @@ class Bench:
             "schema": 1,
             "started_at": started,
             "finished_at": _now(),
-            "machine": _machine(),
+            "machine": {**_machine(), "load_average_at_start": self.load_at_start},
             "options": {
                 "runs": self.options.runs,
                 "warm": self.options.warm,
