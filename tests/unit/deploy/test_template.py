@@ -377,7 +377,8 @@ def test_iam_signed_caller_is_the_session_owner() -> None:
     iam = {
         "accessKey": "ASIAEXAMPLE",
         "accountId": "123456789012",
-        "caller": "AROAEXAMPLE:deploy",
+        "callerId": "AROAEXAMPLE:smoke",
+        "cognitoIdentity": None,
         "principalOrgId": None,
         "userArn": "arn:aws:sts::123456789012:assumed-role/deploy/smoke",
         "userId": "AROAEXAMPLE:smoke",
