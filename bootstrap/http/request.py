@@ -124,7 +124,8 @@ class Request:
         raw_path: the path as the source sent it.
         path_parameters: the route's {params}; filled by the router.
         query: percent-decoded query parameters, every value of each.
-        headers: case-insensitive, multi-value headers.
+        headers: case-insensitive, multi-value headers. Payload 2.0 joins a
+            repeated header into one comma-separated value before we see it.
         cookies: request cookies by name (the first of a repeated name).
         body: the body, base64-decoded when the source encoded it.
         source_ip: the client address the source saw.

@@ -17,7 +17,14 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bootstrap.http import BadRequestError, Request, Response, StreamingResponse
+from bootstrap.http import (
+    BadRequestError,
+    Cors,
+    Request,
+    Response,
+    Router,
+    StreamingResponse,
+)
 from bootstrap.http import _events_py as pure
 from bootstrap.http import events as compiled
 from bootstrap.http.responses import serialize_response
@@ -384,3 +391,32 @@ def test_serialized_responses_parse_back_to_the_same_response(  # noqa: PLR0917 
     assert got_headers == expected_headers
     assert got_cookies == cookies
     assert got_body == body
+
+
+def _router() -> Router:
+    router = Router(Cors())
+
+    @router.route("GET", "/{first}/{rest+}")
+    def echo(request: Request) -> Response:
+        return Response(200, {"params": request.path_parameters})
+
+    return router
+
+
+ROUTER = _router()
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(event=broken_events() | valid_events().map(lambda case: case[1]))
+def test_router_answers_every_event_with_a_response_and_never_raises(
+    event: Any,
+) -> None:
+    outcome = _outcome(compiled, event)
+
+    result = ROUTER.lambda_handler(copy.deepcopy(event), None)
+
+    status, _, _, _ = reverse(result)
+    if outcome[0] == "error":
+        assert status == 400
+    else:
+        assert status in (200, 204, 400, 404, 405)
