@@ -18,6 +18,7 @@ import binascii
 import json
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -277,6 +278,11 @@ class FrontHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: FrontServer
+
+    def setup(self) -> None:
+        """No Nagle delay: headers and body chunks leave in separate writes."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle_one_request(self) -> None:
         """Route every method to the function, as the `$default` route does."""
