@@ -23,9 +23,8 @@ from build.errors import BuildError
 
 logger = logging.getLogger("build")
 
-# The single file measured within 1.1x of the folder's cold start (the bound
-# the project set), so users get one executable; see README "Freezing" for the
-# figures and `python -m build.measure` to repeat the comparison.
+# The single file is the default only while it starts within 1.1x of the
+# folder: `python -m build.measure` compares them (dist/cold-start.json).
 DEFAULT_LAYOUT = "single"
 LAYOUTS = ("folder", "single")
 

@@ -138,7 +138,9 @@ def linked_libraries(paths: list[Path]) -> set[Path]:
                 target = line.split("=>", 1)[1].split("(", 1)[0].strip()
             else:
                 target = line.split("(", 1)[0].strip()
-            if target.startswith("/") and not Path(target).is_relative_to(path.parent):
+            # Objects of the layout itself are shipped, not host libraries.
+            shipped = any(Path(target).is_relative_to(root) for root in paths)
+            if target.startswith("/") and not shipped:
                 libraries.add(Path(target))
 
     return libraries

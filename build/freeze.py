@@ -68,6 +68,11 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
             "binary does not have: a few ms on every cold start for nothing",
         ),
         Option(
+            "--python-flag=no_docstrings",
+            "docstrings are only read by help(); dropping them shrinks the "
+            "binary and the constants unpacked at start",
+        ),
+        Option(
             "--python-flag=isolated",
             "PYTHON* variables of the environment must not change the frozen program",
         ),
@@ -99,6 +104,15 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         Option(
             "--noinclude-data-files=botocore/data/**",
             "same, for the nested service folders",
+        ),
+        Option(
+            "--noinclude-data-files=botocore/cacert.pem",
+            "compiled in as well (embedded_files), served from a memory file",
+        ),
+        Option(
+            "--nofollow-import-to=certifi",
+            "botocore then uses its own CA bundle; certifi's where() would "
+            "import importlib.resources on the cold path",
         ),
         Option(
             "--noinclude-data-files=boto3/data/**",
@@ -136,6 +150,15 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         ),
         Option("--nofollow-import-to=urllib3.contrib.socks", "no SOCKS proxy"),
         Option("--nofollow-import-to=idna", "IDNA host names: AWS endpoints are ASCII"),
+        Option(
+            "--nofollow-import-to=opentelemetry",
+            "the runtime's OpenTelemetry bridge loads only when the handler "
+            "imported opentelemetry; the sessions handler does not",
+        ),
+        Option(
+            "--nofollow-import-to=bootstrap.telemetry.otel_bridge",
+            "see the line above",
+        ),
         Option("--nofollow-import-to=pydoc", "interactive help"),
         Option("--nofollow-import-to=tkinter", "never on a server"),
         Option("--nofollow-import-to=unittest", "test tooling"),
@@ -173,7 +196,7 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
 
 def write_embedded_files(site_packages: Path, target: Path) -> int:
     """
-    Generate `embedded_files.py`: the botocore data the function reads.
+    Generate `embedded_files.py`: the botocore data and CA bundle it reads.
 
     Args:
         site_packages: where botocore is installed.
@@ -197,6 +220,15 @@ def write_embedded_files(site_packages: Path, target: Path) -> int:
         total += len(raw)
         lines.append(f"    {source.removesuffix('.gz')!r}: {raw!r},")
     lines.append("}")
+
+    # TLS roots botocore verifies with; FREEZE_CA_BUNDLE may name a trimmed one.
+    ca_bundle = Path(
+        os.environ.get("FREEZE_CA_BUNDLE") or site_packages / "botocore" / "cacert.pem"
+    )
+    raw = ca_bundle.read_bytes()
+    total += len(raw)
+    lines += ["", "DATA_FILES = {", f"    'botocore/cacert.pem': {raw!r},", "}"]
+
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from botocore import loaders
 
-from build import checks, elf, freeze, single
+from build import checks, elf, embedded, freeze, single
 from build.embedded import EmbeddedTree, install_botocore_data
 from build.errors import BuildError
 
@@ -231,3 +231,23 @@ def test_botocore_loader_reads_the_embedded_model_instead_of_the_disk(
     assert "fake-service" in services
     assert "dynamodb" not in services  # the real data folder is not read
     assert model["metadata"] == {"x": 1}
+
+
+def test_ca_bundle_is_served_from_a_memory_file_when_not_on_disk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    generated = types.ModuleType("embedded_files")
+    generated.DATA_FILES = {  # type: ignore[attr-defined]
+        "botocore/cacert.pem": b"-----BEGIN CERTIFICATE-----\n"
+    }
+    monkeypatch.setitem(sys.modules, "embedded_files", generated)
+    monkeypatch.setattr(embedded, "_memory_files", {})
+    httpsession = types.ModuleType("httpsession")
+    httpsession.DEFAULT_CA_BUNDLE = str(tmp_path / "missing.pem")  # type: ignore[attr-defined]
+
+    embedded.install_ca_bundle(httpsession)
+    path = httpsession.where()  # type: ignore[attr-defined]
+
+    assert path.startswith("/proc/self/fd/")
+    assert Path(path).read_bytes() == b"-----BEGIN CERTIFICATE-----\n"
+    assert httpsession.where() == path  # type: ignore[attr-defined]

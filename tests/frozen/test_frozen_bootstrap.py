@@ -68,6 +68,15 @@ def test_frozen_process_imports_none_of_the_excluded_modules(
     assert [name for name in EXCLUDED_MODULES if name in loaded] == []
 
 
+def test_frozen_process_verifies_tls_with_the_bundle_in_the_binary(
+    introspection: dict[str, Any], frozen_layout: Path
+) -> None:
+    assert not (frozen_layout / "botocore" / "cacert.pem").exists()
+
+    assert introspection["ca_path"].startswith("/proc/self/fd/")
+    assert introspection["ca_certificates"] > 0
+
+
 def test_frozen_process_keeps_the_idna_codec(introspection: dict[str, Any]) -> None:
     assert introspection["idna_codec"] is True
 

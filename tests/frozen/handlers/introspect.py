@@ -7,6 +7,8 @@ it uses only modules the frozen binary carries.
 import sys
 from typing import Any
 
+from botocore.httpsession import get_cert_path
+
 from handler.client import create_dynamodb_client
 from handler.config import Settings
 
@@ -30,7 +32,14 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except LookupError:
         idna_codec = False
 
+    # The CA bundle TLS verification would read on the first HTTPS connection.
+    ca_path = get_cert_path(True)
+    with open(ca_path, encoding="ascii") as bundle:
+        ca_certificates = bundle.read().count("BEGIN CERTIFICATE")
+
     return {
+        "ca_path": ca_path,
+        "ca_certificates": ca_certificates,
         "operations": list(operations),
         "modules": sorted(sys.modules),
         "json_scanner": type(sys.modules["json"].decoder.scanstring).__name__,
