@@ -22,7 +22,7 @@ import itertools
 import os
 import sys
 import time
-from _thread import allocate_lock
+from _thread import RLock
 
 from bootstrap import logs
 from bootstrap.telemetry import active
@@ -307,7 +307,10 @@ class Telemetry:
         )
         self._invocations = itertools.count()
         self._in_flight: set[InvocationScope] = set()
-        self._lock = allocate_lock()
+        # Re-entrant: the SIGTERM handler may interrupt the main thread inside.
+        self._lock = RLock()
+        # Batches being exported right now; SIGTERM may cut an export short.
+        self._exporting: list[list[Span]] = []
         self._logging_bridged = False
         self._otel_bridged = False
 
@@ -506,6 +509,17 @@ class Telemetry:
         if not spans:
             return
 
+        with self._lock:
+            self._exporting.append(spans)
+        try:
+            self._export(spans)
+        finally:
+            with self._lock:
+                if spans in self._exporting:
+                    self._exporting.remove(spans)
+
+    def _export(self, spans: list[Span]) -> None:
+        """Hand one batch to every exporter; keep it when a retry may help."""
         for exporter in self.exporters:
             try:
                 exporter.export(spans)
@@ -569,6 +583,14 @@ class Telemetry:
             # Lambda allows about 500 ms after SIGTERM with internal extensions.
             if getattr(exporter, "timeout_s", 0) > _SHUTDOWN_EXPORT_TIMEOUT_S:
                 exporter.timeout_s = _SHUTDOWN_EXPORT_TIMEOUT_S  # type: ignore[attr-defined]
+        # A flush the signal interrupted never resumes (the process exits):
+        # send its batch again. A batch that did arrive may arrive twice, which
+        # a backend shows as one span; a lost one would be gone.
+        with self._lock:
+            interrupted = [span for batch in self._exporting for span in batch]
+            self._exporting.clear()
+        if interrupted:
+            self.buffer.requeue(interrupted)
         self.flush()
 
     def _remote_parent(

@@ -17,13 +17,13 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Mapping
 
 from bootstrap.telemetry import records
 from bootstrap.telemetry.records import Redactor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from typing import TextIO
 
 
@@ -43,8 +43,10 @@ def _message(record: logging.LogRecord, redactor: Redactor) -> object:
     if args:
         # Mask containers before %-formatting: a headers dict passed as an
         # argument must not print its Authorization value into the message.
-        if isinstance(args, dict):
-            record.args = redactor.value(args)  # type: ignore[assignment]  # a dict
+        # LogRecord turns a lone mapping argument into `args` itself (botocore
+        # logs its HTTPHeaders that way).
+        if isinstance(args, Mapping):
+            record.args = redactor.value(dict(args))  # type: ignore[assignment]
         else:
             record.args = tuple(
                 redactor.value(arg) if isinstance(arg, (dict, list, tuple)) else arg
@@ -52,6 +54,10 @@ def _message(record: logging.LogRecord, redactor: Redactor) -> object:
             )
     try:
         return record.getMessage()
+    except (TypeError, ValueError) as exc:
+        # A format string that does not match its arguments must not cost the
+        # line (logging would print a multi-line traceback instead of JSON).
+        return f"{record.msg} (log arguments not formatted: {exc})"
     finally:
         record.args = args
 

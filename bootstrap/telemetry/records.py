@@ -90,6 +90,12 @@ _TOKEN_CHARS = frozenset(
 _KEY_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Shorter words after "Basic"/"Bearer" are prose ("basic checks"), not secrets.
 _MIN_TOKEN_LENGTH = 8
+# Credentials from the environment shorter than this are not masked as text:
+# they would mask ordinary words. Real AWS keys are 16 to 40+ characters.
+_MIN_LITERAL_LENGTH = 6
+# The SigV4 Authorization value, as botocore's DEBUG lines print it inside the
+# repr of a request: masked up to the quote or line end that closes it.
+_SIGV4 = "AWS4-HMAC-SHA256"
 
 
 def is_secret_key(key: object) -> bool:
@@ -146,6 +152,19 @@ def _mask_key_ids(text: str, prefix: str) -> str:
     return text
 
 
+def _mask_sigv4(text: str) -> str:
+    """Mask each "AWS4-HMAC-SHA256 Credential=..., Signature=..." value."""
+    start = text.find(_SIGV4)
+    while start >= 0:
+        value_start = start + len(_SIGV4)
+        ends = [text.find(char, value_start) for char in "'\"\n"]
+        value_end = min((end for end in ends if end >= 0), default=len(text))
+        text = text[:value_start] + " " + REDACTED + text[value_end:]
+        start = text.find(_SIGV4, value_start + len(REDACTED) + 1)
+
+    return text
+
+
 class Redactor:
     """
     Removes credentials from values and text before they are written.
@@ -164,8 +183,7 @@ class Redactor:
                 environ.get("AWS_SESSION_TOKEN"),
                 environ.get("AWS_ACCESS_KEY_ID"),
             )
-            # Short values would mask ordinary words; real ones are 16+ chars.
-            if value and len(value) >= _MIN_TOKEN_LENGTH
+            if value and len(value) >= _MIN_LITERAL_LENGTH
         )
 
     def text(self, text: str) -> str:
@@ -182,6 +200,8 @@ class Redactor:
             text = _mask_key_ids(text, "AKIA")
         if "ASIA" in text:
             text = _mask_key_ids(text, "ASIA")
+        if _SIGV4 in text:
+            text = _mask_sigv4(text)
 
         return text
 

@@ -9,7 +9,7 @@ from the OpenTelemetry trace when a caller sent its own traceparent.
 from __future__ import annotations
 
 import time
-from _thread import allocate_lock
+from _thread import RLock
 
 from bootstrap.telemetry.context import TraceContext, new_span_id, new_trace_id
 
@@ -263,8 +263,9 @@ class SpanBuffer:
         self.dropped = 0
         self._spans: list[Span] = []
         # _thread, not threading: the runtime does not load threading unless it
-        # runs several workers, and a plain lock is all the buffer needs.
-        self._lock = allocate_lock()
+        # runs several workers. Re-entrant because the SIGTERM handler runs in
+        # the main thread, possibly while that thread holds this lock.
+        self._lock = RLock()
 
     def add(self, span: Span) -> None:
         """Keep an ended span until the next flush."""

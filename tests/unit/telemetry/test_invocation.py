@@ -1,4 +1,4 @@
-"""The runtime hooks: server span, parent choice, sampling, access and EMF lines, flush."""
+"""The runtime hooks: server span, parent, sampling, access and EMF lines, flush."""
 
 from __future__ import annotations
 

@@ -213,3 +213,45 @@ def test_prose_after_basic_is_not_masked() -> None:
 
 def test_timestamps_are_rfc3339_utc_milliseconds() -> None:
     assert timestamp(0.5) == "1970-01-01T00:00:00.500Z"
+
+
+class HeaderMapping(dict[str, str]):
+    """A mapping type of its own, as botocore's HTTPHeaders is."""
+
+
+def test_lone_mapping_argument_is_redacted_and_formatted(captured: io.StringIO) -> None:
+    headers = HeaderMapping({"Authorization": "Bearer s3cr3t-b34r3r-t0k3n", "a": "b"})
+
+    logging.getLogger("botocore.parsers").debug("Response headers: %r", headers)
+
+    (line,) = lines(captured)
+    assert "'a': 'b'" in str(line["message"])
+    assert_no_secret(captured.getvalue())
+
+
+def test_mismatched_arguments_still_give_one_json_line() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(bridge.JsonFormatter(Redactor(ENVIRON)))
+    # A logger of its own: pytest's capture handler would raise on this record.
+    logger = logging.getLogger("tests.telemetry.isolated")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.error("%s and %s", "only one")  # noqa: PLE1206 - the case tested
+    finally:
+        logger.removeHandler(handler)
+
+    (line,) = lines(stream)
+    assert "not formatted" in str(line["message"])
+
+
+def test_sigv4_authorization_inside_a_repr_is_masked() -> None:
+    text = (
+        "{'Authorization': b'AWS4-HMAC-SHA256 Credential=AKID/20261203/us-east-1/"
+        "dynamodb/aws4_request, SignedHeaders=host, Signature=abc123', 'a': 'b'}"
+    )
+
+    masked = Redactor({}).text(text)
+
+    assert masked == "{'Authorization': b'AWS4-HMAC-SHA256 [REDACTED]', 'a': 'b'}"
