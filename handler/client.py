@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 import botocore.session
 from botocore.config import Config
 
+from bootstrap.telemetry import instrument_client
 from handler.config import Settings
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ def create_dynamodb_client(settings: Settings) -> DynamoDBClient:
         endpoint_url=settings.endpoint_url,
         config=config,
     )
+
+    # A client span and a latency sample per call, for traces and metrics.
+    instrument_client(client)
 
     # botocore builds the class at run time; the stubs name what it is.
     return cast("DynamoDBClient", client)
