@@ -68,6 +68,12 @@ ERROR_TRAILERS = (
 # A long poll re-checks every so often that its runtime is still there.
 POLL_INTERVAL_S = 0.25
 
+# With an extension registered, Lambda sends SIGTERM at shutdown and waits
+# (500 ms with internal extensions only, 2 s with external ones) before SIGKILL.
+SHUTDOWN_GRACE_S = 2.0
+
+EXTENSION_EVENTS = frozenset({"INVOKE", "SHUTDOWN"})
+
 
 class State(enum.Enum):
     """Where an invocation is in its life."""
@@ -179,6 +185,17 @@ class PostRefusedError(Exception):
 
 
 @dataclass
+class Extension:
+    """An extension registered through the Extensions API, and its events."""
+
+    identifier: str
+    name: str
+    events: frozenset[str]
+    generation: int
+    pending: deque[dict[str, object]] = field(default_factory=deque)
+
+
+@dataclass
 class NextCursor:
     """Per-connection memory of a runtime worker: the invoke it was last given."""
 
@@ -250,6 +267,7 @@ class ExecutionEnvironment:
         self._ready = False
         self._init_error: Answer | None = None
         self._init_timer: threading.Timer | None = None
+        self._extensions: dict[str, Extension] = {}
         self._closed = False
 
     # ------------------------------------------------------------------ caller
@@ -269,19 +287,84 @@ class ExecutionEnvironment:
         return invocation
 
     def close(self) -> None:
-        """Answer every pending invoke, then kill the process group."""
+        """
+        Answer every pending invoke, then end the process group.
+
+        With an extension registered the function is shut down as Lambda does:
+        SHUTDOWN to the extensions that asked for it, SIGTERM, a grace period,
+        then SIGKILL. Without one it is killed at once.
+        """
         with self._cond:
             self._closed = True
             for invocation in [*self._queue, *self._in_flight.values()]:
                 self._release_with(invocation, _shut_down_answer())
             self._queue.clear()
             process = self._process
+            graceful = bool(self._extensions)
+            deadline_ms = int((time.time() + SHUTDOWN_GRACE_S) * 1000)
+            for extension in self._extensions.values():
+                if "SHUTDOWN" in extension.events:
+                    extension.pending.append(
+                        {
+                            "eventType": "SHUTDOWN",
+                            "shutdownReason": "spindown",
+                            "deadlineMs": deadline_ms,
+                        }
+                    )
             self._discard_process()
             self._cond.notify_all()
 
-        if process is not None:
+        if process is None:
+            return
+        if graceful:
+            process.terminate(SHUTDOWN_GRACE_S)
+        else:
             process.kill()
-            process.wait(5.0)
+        process.wait(5.0)
+
+    # ------------------------------------------------------------- extensions
+
+    def register_extension(self, name: str, events: frozenset[str]) -> Extension:
+        """Register an extension of the current process for `events`."""
+        with self._cond:
+            extension = Extension(
+                identifier=str(uuid.uuid4()),
+                name=name,
+                events=events,
+                generation=self._current_generation,
+            )
+            self._extensions[extension.identifier] = extension
+
+        return extension
+
+    def next_extension_event(
+        self, identifier: str, peer_gone: Callable[[], bool]
+    ) -> dict[str, object] | None:
+        """
+        The long poll behind the extension's `/event/next`.
+
+        Returns None when the poll must end without an event (its process was
+        discarded or its connection closed).
+
+        Raises:
+            PostRefusedError: 403 for an identifier that is not registered.
+        """
+        with self._cond:
+            extension = self._extensions.get(identifier)
+            if extension is None:
+                raise PostRefusedError(
+                    403, "Extension.UnknownExtensionIdentifier", "Unknown extension"
+                )
+            while True:
+                # A SHUTDOWN queued at close is delivered even though the
+                # process is being discarded: that is its whole point.
+                if extension.pending:
+                    return extension.pending.popleft()
+                if extension.generation != self._current_generation:
+                    return None
+                self._cond.wait(POLL_INTERVAL_S)
+                if peer_gone():
+                    return None
 
     # ----------------------------------------------------------------- runtime
 
@@ -337,6 +420,7 @@ class ExecutionEnvironment:
             invocation.timer.start()
             self._in_flight[invocation.request_id] = invocation
             cursor.last = invocation
+            self._publish_invoke(invocation)
 
         return invocation
 
@@ -531,6 +615,10 @@ class ExecutionEnvironment:
 
         return env
 
+    def handler(self) -> str:
+        """The _HANDLER the function runs with."""
+        return self.extra_env.get("_HANDLER") or os.environ.get("_HANDLER", "")
+
     def function_arn(self) -> str:
         """The ARN handed to the runtime as the invoked function."""
         region = self.extra_env.get("AWS_REGION") or os.environ.get(
@@ -616,10 +704,30 @@ class ExecutionEnvironment:
 
         process.kill()
 
+    def _publish_invoke(self, invocation: Invocation) -> None:
+        event: dict[str, object] = {
+            "eventType": "INVOKE",
+            "deadlineMs": invocation.deadline_ms,
+            "requestId": invocation.request_id,
+            "invokedFunctionArn": self.function_arn(),
+        }
+        if invocation.trace_id:
+            event["tracing"] = {"type": "X-Amzn-Trace-Id", "value": invocation.trace_id}
+        for extension in self._extensions.values():
+            if "INVOKE" in extension.events:
+                extension.pending.append(dict(event))
+        self._cond.notify_all()
+
     def _discard_process(self) -> None:
-        # Bumping the generation ends every long poll of the old process.
+        # Bumping the generation ends every long poll of the old process;
+        # its extensions go too, unless a SHUTDOWN still waits for them.
         self._process = None
         self._current_generation = next(self._generation)
+        self._extensions = {
+            identifier: extension
+            for identifier, extension in self._extensions.items()
+            if any(event["eventType"] == "SHUTDOWN" for event in extension.pending)
+        }
         self._ready = False
         self._init_error = None
         self._cancel_init_timer()

@@ -9,6 +9,10 @@ Routes (as on the reference emulator, but on one loopback port):
     GET  /2018-06-01/runtime/restore/next
     POST /2018-06-01/runtime/restore/error
     POST /2015-03-31/functions/function/invocations
+    POST /2020-01-01/extension/register
+    GET  /2020-01-01/extension/event/next
+    POST /2020-01-01/extension/init/error
+    POST /2020-01-01/extension/exit/error
 
 Every Runtime API exchange is recorded (`RuntimeExchange`) so that tests can
 check what the runtime sent, such as the invocation id it echoes.
@@ -22,12 +26,17 @@ import select
 import socket
 import threading
 import time
+import uuid
+from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from emulator.environment import (
     ERROR_TRAILERS,
+    EXTENSION_EVENTS,
+    FUNCTION_NAME,
+    FUNCTION_VERSION,
     MAX_BUFFERED_RESPONSE_BYTES,
     Answer,
     Chunk,
@@ -45,6 +54,7 @@ from emulator.wire import ChunkedReader, encode_chunk, encode_last_chunk
 logger = logging.getLogger(__name__)
 
 RUNTIME_PREFIX = "/2018-06-01/runtime/"
+EXTENSION_PREFIX = "/2020-01-01/extension/"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 # Invoke payloads are limited like Lambda's synchronous invokes.
@@ -55,6 +65,9 @@ MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
 DRAIN_SLICE_BYTES = 256 * 1024
 
 STREAMING_MODE = "streaming"
+
+# Exchanges kept for inspection; a long `serve` session forgets the oldest.
+KEPT_EXCHANGES = 10_000
 
 INIT_ERROR_PATHS = (RUNTIME_PREFIX + "init/error", RUNTIME_PREFIX + "restore/error")
 
@@ -86,7 +99,7 @@ class EmulatorServer(ThreadingHTTPServer):
     def __init__(self, environment: ExecutionEnvironment, port: int = 0) -> None:
         super().__init__(("127.0.0.1", port), RequestHandler)
         self.environment = environment
-        self.exchanges: list[RuntimeExchange] = []
+        self.exchanges: deque[RuntimeExchange] = deque(maxlen=KEPT_EXCHANGES)
         self.exchanges_lock = threading.Lock()
 
     @property
@@ -121,6 +134,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == RUNTIME_PREFIX + "invocation/next":
             self._next()
+        elif path == EXTENSION_PREFIX + "event/next":
+            self._extension_next()
         elif path == RUNTIME_PREFIX + "restore/next":
             # No snapshot is ever taken here: restoring is immediately done.
             self._answer_runtime(200, b"")
@@ -137,6 +152,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._invoke()
         elif path in INIT_ERROR_PATHS:
             self._init_error()
+        elif path == EXTENSION_PREFIX + "register":
+            self._register_extension()
+        elif path in (EXTENSION_PREFIX + "init/error", EXTENSION_PREFIX + "exit/error"):
+            self._extension_error()
         elif post is not None:
             self._post(*post)
         elif path in (
@@ -276,6 +295,81 @@ class RequestHandler(BaseHTTPRequestHandler):
         document = self._error_document(body or b"")
         self.server.environment.init_error(
             Answer(502, document, function_error="Unhandled")
+        )
+        self._answer_runtime(202, b'{"status":"OK"}')
+
+    # ------------------------------------------------------------- extensions
+
+    def _register_extension(self) -> None:
+        try:
+            body, _ = self._read_body(64 * 1024)
+        except (ProtocolError, OSError) as exc:
+            self._protocol_error(exc)
+            return
+        name = self.headers.get("Lambda-Extension-Name")
+        try:
+            document = json.loads(body or b"{}")
+        except ValueError:
+            document = None
+        events = document.get("events", []) if isinstance(document, dict) else None
+        if (
+            not name
+            or not isinstance(events, list)
+            or not set(events) <= EXTENSION_EVENTS
+        ):
+            self._answer_runtime(
+                400,
+                error_body(
+                    "Extension.InvalidRequest",
+                    "Need a Lambda-Extension-Name header and events within "
+                    "INVOKE and SHUTDOWN",
+                ),
+            )
+            return
+
+        environment = self.server.environment
+        extension = environment.register_extension(name, frozenset(events))
+        logger.info("extension %s registered for %s", name, sorted(events))
+        answer = {
+            "functionName": FUNCTION_NAME,
+            "functionVersion": FUNCTION_VERSION,
+            "handler": environment.handler(),
+        }
+        self._answer_runtime(
+            200,
+            json.dumps(answer).encode(),
+            {"Lambda-Extension-Identifier": extension.identifier},
+        )
+
+    def _extension_next(self) -> None:
+        identifier = self.headers.get("Lambda-Extension-Identifier") or ""
+        try:
+            event = self.server.environment.next_extension_event(
+                identifier, self._peer_gone
+            )
+        except PostRefusedError as refused:
+            self._refuse(refused)
+            return
+        if event is None:
+            self.close_connection = True
+            return
+
+        self._answer_runtime(
+            200,
+            json.dumps(event).encode(),
+            {"Lambda-Extension-Event-Identifier": str(uuid.uuid4())},
+        )
+
+    def _extension_error(self) -> None:
+        try:
+            body, _ = self._read_body(MAX_BUFFERED_RESPONSE_BYTES)
+        except (ProtocolError, OSError) as exc:
+            self._protocol_error(exc)
+            return
+        logger.warning(
+            "extension reported %s: %s",
+            self.headers.get("Lambda-Extension-Function-Error-Type") or "an error",
+            (body or b"")[:500],
         )
         self._answer_runtime(202, b'{"status":"OK"}')
 

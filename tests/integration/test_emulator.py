@@ -592,3 +592,51 @@ def test_emulator_runs_any_command_with_a_connection_per_request(
         result = emulator.invoke(b'"abc"')
 
     assert result.body == b'"cba"'
+
+
+# ---------------------------------------------------------------- extensions
+
+
+def test_close_sends_sigterm_when_an_extension_is_registered(
+    scripted_emulator: Factory,
+) -> None:
+    emulator = scripted_emulator(env={"SCRIPT_EXTENSION": ""})
+    emulator.invoke(b"{}")
+
+    emulator.close()
+
+    assert "runtime: register -> 200" in emulator.logs()
+    assert "runtime: got SIGTERM" in emulator.logs()
+
+
+def test_close_kills_without_sigterm_when_no_extension_is_registered(
+    scripted_emulator: Factory,
+) -> None:
+    emulator = scripted_emulator()
+    emulator.invoke(b"{}")
+
+    emulator.close()
+
+    assert "/response -> 202" in emulator.logs()
+    assert "got SIGTERM" not in emulator.logs()
+
+
+def test_extension_gets_invoke_and_shutdown_events(scripted_emulator: Factory) -> None:
+    emulator = scripted_emulator(env={"SCRIPT_EXTENSION": "INVOKE,SHUTDOWN"})
+    result = emulator.invoke(b"{}")
+    wait_until(lambda: f"extension: INVOKE {result.request_id}" in emulator.logs())
+
+    emulator.close()
+
+    assert "extension: SHUTDOWN spindown" in emulator.logs()
+
+
+def test_extension_register_without_a_name_gets_400(scripted_emulator: Factory) -> None:
+    emulator = scripted_emulator()
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+
+    connection.request("POST", "/2020-01-01/extension/register", body=b'{"events": []}')
+    response = connection.getresponse()
+
+    assert response.status == 400
+    assert json.loads(response.read())["errorType"] == "Extension.InvalidRequest"

@@ -54,8 +54,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # SCRIPT_INIT in the environment scripts the init phase: "error" (post
 # /init/error, then call /next), "error-exit" (post it and exit 1), "crash"
 # (exit 3 at once), "hang" (never call /next). Each post's status is printed.
+# SCRIPT_EXTENSION (a comma-separated event list, possibly empty) registers an
+# extension at init that prints each event it gets ("extension: INVOKE <id>",
+# "extension: SHUTDOWN <reason>"), and a SIGTERM handler that prints
+# "runtime: got SIGTERM" and exits.
 SCRIPTED_RUNTIME = r"""
-import base64, http.client, json, os, socket, sys, threading, time
+import base64, http.client, json, os, signal, socket, sys, threading, time
 
 API = os.environ["AWS_LAMBDA_RUNTIME_API"]
 HOST, PORT = API.rsplit(":", 1)
@@ -184,6 +188,45 @@ def worker():
         invocation_id = response.getheader("Lambda-Runtime-Invocation-Id")
         handle(conn, json.loads(body), request_id, invocation_id, headers)
 
+
+def extension(events):
+    conn = http.client.HTTPConnection(HOST, int(PORT))
+    body = json.dumps({"events": events}).encode()
+    conn.request("POST", "/2020-01-01/extension/register", body=body,
+                 headers={"Lambda-Extension-Name": "scripted"})
+    response = conn.getresponse()
+    response.read()
+    say("register -> %d" % response.status)
+    identifier = response.getheader("Lambda-Extension-Identifier")
+
+    poller = threading.Thread(target=lambda: poll(), daemon=True)
+
+    def on_sigterm(signum, frame):
+        say("got SIGTERM")
+        # Like a telemetry flush: let the extension take its SHUTDOWN first.
+        if poller.is_alive():
+            poller.join(1.5)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    def poll():
+        while True:
+            conn.request("GET", "/2020-01-01/extension/event/next",
+                         headers={"Lambda-Extension-Identifier": identifier})
+            event = json.loads(conn.getresponse().read())
+            if event["eventType"] == "INVOKE":
+                print("extension: INVOKE", event["requestId"], flush=True)
+            else:
+                print("extension: SHUTDOWN", event["shutdownReason"], flush=True)
+                return
+
+    if events:
+        poller.start()
+
+
+if "SCRIPT_EXTENSION" in os.environ:
+    extension([e for e in os.environ["SCRIPT_EXTENSION"].split(",") if e])
 
 init = os.environ.get("SCRIPT_INIT", "")
 if init == "crash":
