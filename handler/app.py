@@ -5,6 +5,7 @@
     GET    /sessions/{session_id}    read            200, ETag
     PATCH  /sessions/{session_id}    merge, refresh  200, ETag; If-Match -> 412
     DELETE /sessions/{session_id}    delete          204; If-Match -> 412
+    GET    /openapi.json             the contract    200, no identity needed
 
 `lambda_handler` is the `_HANDLER` entry point. The DynamoDB client and the
 routes are built once, at init, from the environment (handler.config).
@@ -86,16 +87,32 @@ def read_changes(request: Request) -> SessionChanges:
     return parse_changes(request.json())
 
 
+def _is_version(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 1 <= len(text) <= 18
+
+
+def _is_entity_tag(text: str) -> bool:
+    """RFC 9110 entity-tag: optional W/, then a quoted run of etagc characters."""
+    opaque = text[2:] if text.startswith("W/") else text
+    if len(opaque) < 2 or opaque[0] != '"' or opaque[-1] != '"':
+        return False
+
+    # etagc: any visible character but DQUOTE, and obs-text.
+    return all(ch == "!" or "#" <= ch <= "~" or ch >= "\x80" for ch in opaque[1:-1])
+
+
 def read_if_match(request: Request) -> int | None:
     """
     The version an If-Match header requires, or None when there is none.
 
-    `*` matches any existing session, so it requires no version. A tag that is
-    not a version this service issued can never match: 412, as RFC 9110 says
-    for an If-Match that matches nothing.
+    `*` matches any existing session, so it requires no version. Accepted: one
+    strong tag as ETag sends it ("3"), or a bare number for hand-typed
+    requests. Any other well-formed entity tag (weak, or not a version this
+    service issues) can never match, which RFC 9110 answers with 412.
 
     Raises:
-        VersionMismatchError: the header names no version.
+        MalformedRequestError: the header is not one entity tag (400).
+        VersionMismatchError: the tag can never match a version (412).
     """
     raw = request.headers.get("if-match")
     if raw is None:
@@ -103,15 +120,16 @@ def read_if_match(request: Request) -> int | None:
     tag = raw.strip()
     if tag == "*":
         return None
+    if _is_version(tag):
+        return int(tag)
 
-    # Strong tags as ETag sends them ("3"), and bare numbers for hand-typed
-    # requests. Weak tags never match under If-Match's strong comparison.
-    if len(tag) >= 2 and tag[0] == tag[-1] == '"':
-        tag = tag[1:-1]
-    if not tag.isdigit() or not tag.isascii() or len(tag) > 18:
-        raise VersionMismatchError('If-Match must name a version, e.g. "3"')
+    if not _is_entity_tag(tag):
+        raise MalformedRequestError('If-Match must be one entity tag, e.g. "3"')
+    if tag.startswith("W/") or not _is_version(tag[1:-1]):
+        # If-Match compares strongly, so a weak tag never matches either.
+        raise VersionMismatchError("If-Match names no version of this session")
 
-    return int(tag)
+    return int(tag[1:-1])
 
 
 def read_page_size(request: Request) -> int:
@@ -142,9 +160,20 @@ def create_router(settings: Settings, store: SessionStore) -> Router:
         store: where sessions live.
     """
     router = Router()
+    contract: dict[str, Any] = {}
 
     def caller(request: Request) -> str:
         return caller_id(request, settings.trust_user_id_header)
+
+    @router.route("GET", "/openapi.json")
+    def get_openapi_document(request: Request) -> Response:
+        if not contract:
+            # Imported on first use: the contract is never on the cold path.
+            from handler.openapi import openapi_document  # noqa: PLC0415
+
+            contract.update(openapi_document(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE))
+
+        return Response(200, contract, {"Cache-Control": "public, max-age=300"})
 
     @router.route("POST", "/sessions")
     def create_session(request: Request) -> Response:

@@ -159,7 +159,10 @@ def parse_changes(document: Any) -> SessionChanges:
 
     ttl_seconds = document.get("ttl_seconds")
     if ttl_seconds is not None:
-        # bool is an int in Python but true is not a lifetime.
+        # JSON has one number type: 60.0 is the integer 60 (as JSON Schema
+        # says), 60.5 is not. bool is an int in Python but true is no lifetime.
+        if isinstance(ttl_seconds, float) and ttl_seconds.is_integer():
+            ttl_seconds = int(ttl_seconds)
         if not isinstance(ttl_seconds, int) or isinstance(ttl_seconds, bool):
             raise ValidationError("ttl_seconds must be an integer")
         if not MIN_TTL_S <= ttl_seconds <= MAX_TTL_S:

@@ -130,8 +130,8 @@ def test_patch_with_a_stale_if_match_is_412(sessions_api: SessionsAPI) -> None:
     assert sessions_api.get(created["session_id"]).json()["metadata"] == {"x": 1}
 
 
-@pytest.mark.parametrize("if_match", ['W/"1"', '"abc"', "1.0", '""'])
-def test_patch_with_an_unusable_if_match_is_412(
+@pytest.mark.parametrize("if_match", ['W/"1"', '"abc"', '""', '"1.0"'])
+def test_patch_with_a_tag_that_is_no_version_is_412(
     sessions_api: SessionsAPI, if_match: str
 ) -> None:
     created = sessions_api.create().json()
@@ -141,6 +141,20 @@ def test_patch_with_an_unusable_if_match_is_412(
     )
 
     assert_problem(response, 412)
+
+
+@pytest.mark.parametrize("if_match", ["1.0", "abc", '"1', '"1", "2"', "W/1"])
+def test_patch_with_a_malformed_if_match_is_400(
+    sessions_api: SessionsAPI, if_match: str
+) -> None:
+    created = sessions_api.create().json()
+
+    response = sessions_api.patch(
+        created["session_id"], metadata={"x": 1}, if_match=if_match
+    )
+
+    assert_problem(response, 400)
+    assert sessions_api.get(created["session_id"]).json()["version"] == 1
 
 
 def test_delete_is_204_and_the_session_is_gone(sessions_api: SessionsAPI) -> None:

@@ -132,6 +132,13 @@ def test_parse_changes_names_the_invalid_field(document: object, message: str) -
     assert message in caught.value.detail
 
 
+def test_integral_float_ttl_is_the_integer() -> None:
+    changes = parse_changes({"ttl_seconds": 945.0})
+
+    assert changes.ttl_seconds == 945
+    assert type(changes.ttl_seconds) is int
+
+
 def test_metadata_at_exactly_the_limits_is_accepted() -> None:
     deepest = {"a": {"b": {"c": {"d": [1]}}}}
     # {"x":"..."} is 8 bytes of JSON around the string.
