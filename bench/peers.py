@@ -10,8 +10,10 @@ The peers the function is measured against, and how each one is started.
 A peer whose artifact is missing is skipped with a note, never faked.
 """
 
+import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -28,11 +30,15 @@ DIST_DIR = REPO_ROOT / "dist"
 FUNCTION_ZIP = DIST_DIR / "function.zip"
 FLOOR_SOURCE = REPO_ROOT / "bench" / "floor" / "client.c"
 
-# Which trust store a peer's DynamoDB client gets over TLS (see bench.tls): the
-# official client with stock botocore would load certifi's full bundle on
-# Lambda; our runtime's builds ship only the roots DynamoDB needs.
+# Over TLS each peer trusts what it would trust on Lambda plus the bench's CA,
+# because the trust store's size is part of the first request's cost: the
+# Python peers run stock botocore, which loads certifi's bundle; the frozen
+# build embeds botocore's own bundle, or the one its dist/build.json names under
+# "ca_bundle" (a trimmed build). `--trust-store full|trimmed` overrides this.
+TRUST_PRODUCTION = "production"
 TRUST_FULL = "full"
 TRUST_TRIMMED = "trimmed"
+BUILD_REPORT = DIST_DIR / "build.json"
 
 ELF_MAGIC = b"\x7fELF"
 # e_machine values of the ELF header, to skip builds for the other architecture.
@@ -49,7 +55,8 @@ class Peer:
     speaks_runtime_api: bool = True
     handler_as_argument: bool = False
     python_path: bool = False
-    trust_store: str = TRUST_TRIMMED
+    trust_store: str = TRUST_PRODUCTION
+    roots: Path | None = None
     task_root: Path | None = None
     note: str = ""
 
@@ -90,6 +97,33 @@ def real_python() -> str:
     return str(candidate)
 
 
+def certifi_roots() -> Path | None:
+    """The bundle stock botocore verifies with on CPython: certifi's."""
+    spec = importlib.util.find_spec("certifi")
+    if spec is None or spec.origin is None:
+        return None
+
+    return Path(spec.origin).parent / "cacert.pem"
+
+
+def frozen_roots(dist: Path = DIST_DIR) -> Path | None:
+    """
+    The bundle the frozen build embeds: the one dist/build.json names under
+    "ca_bundle", else botocore's own cacert.pem (what the build embeds unless
+    told otherwise).
+    """
+    report = dist / "build.json"
+    with contextlib.suppress(OSError, ValueError):
+        named = json.loads(report.read_text(encoding="utf-8")).get("ca_bundle")
+        if isinstance(named, str) and Path(named).is_file():
+            return Path(named)
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
+        return None
+
+    return Path(spec.origin).parent / "cacert.pem"
+
+
 def python_peers(python: str) -> list[Peer]:
     """Our runtime on CPython and the official client, on the same interpreter."""
     return [
@@ -98,7 +132,7 @@ def python_peers(python: str) -> list[Peer]:
             kind="runtime",
             argv=(python, "-m", "bootstrap"),
             python_path=True,
-            trust_store=TRUST_TRIMMED,
+            roots=certifi_roots(),
             note="our runtime, not frozen",
         ),
         Peer(
@@ -107,7 +141,7 @@ def python_peers(python: str) -> list[Peer]:
             argv=(python, "-m", "awslambdaric"),
             handler_as_argument=True,
             python_path=True,
-            trust_store=TRUST_FULL,
+            roots=certifi_roots(),
             note="official runtime interface client, stock boto3",
         ),
     ]
@@ -239,7 +273,7 @@ def frozen_peers(
             name=name,
             kind="frozen",
             argv=(str(binary),),
-            trust_store=TRUST_TRIMMED,
+            roots=frozen_roots(dist),
             task_root=binary.parent,
             note=os.path.relpath(binary, REPO_ROOT),
         )

@@ -32,6 +32,7 @@ from bench.errors import BenchError, PeerUnavailableError, RunFailedError, Setup
 from bench.measure import Job, RunContext, cold_run, warm_series
 from bench.peers import (
     TRUST_FULL,
+    TRUST_PRODUCTION,
     TRUST_TRIMMED,
     Peer,
     Skipped,
@@ -44,6 +45,7 @@ from bench.peers import (
 )
 from bench.process import BUILD_DIR, REPO_ROOT, Spawner
 from bench.runtime_api import RuntimeAPIServer
+from bench.tls import TLSMaterial, TLSTerminator, bundle_with_roots, make_material
 from bench.workloads import WORKLOADS, Workload, session_id_from
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -121,7 +123,8 @@ class Bench:
         self.series: dict[tuple[str, str], report.Series] = {}
         self.dynamodb_url: str | None = None
         self.tls_url: str | None = None
-        self.bundles: dict[str, str] = {}
+        self.tls_material: TLSMaterial | None = None
+        self.bundles: dict[Path, Path] = {}
         self.session_id: str | None = None
         self.xray_port = 0
         self.load_at_start: list[float] = []
@@ -152,7 +155,7 @@ class Bench:
             if not wanted
             or any(peer.name == w or peer.name.startswith(w + ":") for w in wanted)
         ]
-        if self.options.trust_store != "per-peer":
+        if self.options.trust_store != TRUST_PRODUCTION:
             self.peers = [
                 dataclasses.replace(peer, trust_store=self.options.trust_store)
                 for peer in self.peers
@@ -193,7 +196,9 @@ class Bench:
             yield
 
     def _start_dynamodb(self, stack: contextlib.ExitStack) -> str:
-        # Imported here: only the DynamoDB workloads need boto3 and the launcher.
+        # Imported here, not at the top: hello must still run (and the DynamoDB
+        # workloads be skipped with a note) when the service's modules are
+        # missing or broken.
         import boto3  # noqa: PLC0415
 
         from emulator.dynamodb_local import DynamoDBLocal  # noqa: PLC0415
@@ -214,13 +219,8 @@ class Bench:
         return endpoint
 
     def _start_tls(self, stack: contextlib.ExitStack, upstream: str) -> str:
-        from bench.tls import TLSTerminator, make_material  # noqa: PLC0415
-
         material = make_material(BUILD_DIR / "tls")
-        self.bundles = {
-            TRUST_FULL: str(material.bundle_full),
-            TRUST_TRIMMED: str(material.bundle_trimmed),
-        }
+        self.tls_material = material
         port = int(upstream.rsplit(":", 1)[1])
         terminator = stack.enter_context(TLSTerminator(material, port))
 
@@ -261,10 +261,33 @@ class Bench:
             env["TRUST_USER_ID_HEADER"] = "true"
             endpoint = self.tls_url if workload.tls else self.dynamodb_url
             env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint or ""
-        if workload.tls:
-            env["AWS_CA_BUNDLE"] = self.bundles[peer.trust_store]
+        bundle = self.trust_bundle(peer) if workload.tls else None
+        if bundle is not None:
+            env["AWS_CA_BUNDLE"] = str(bundle)
 
         return env
+
+    def trust_bundle(self, peer: Peer) -> Path | None:
+        """
+        The CA bundle a peer verifies DynamoDB's certificate with; None for a
+        peer that makes no TLS call (the floors).
+
+        Raises:
+            SetupError: the TLS terminator is not set up.
+        """
+        material = self.tls_material
+        if material is None:
+            raise SetupError("the TLS terminator is not running")
+        if peer.trust_store == TRUST_FULL:
+            return material.bundle_full
+        if peer.trust_store == TRUST_TRIMMED:
+            return material.bundle_trimmed
+        if peer.roots is None:
+            return None
+        if peer.roots not in self.bundles:
+            self.bundles[peer.roots] = bundle_with_roots(material, peer.roots)
+
+        return self.bundles[peer.roots]
 
     # -- the run ----------------------------------------------------------------
 
@@ -461,6 +484,7 @@ class Bench:
                     "kind": peer.kind,
                     "command": list(peer.argv),
                     "trust_store": peer.trust_store,
+                    "roots": str(peer.roots) if peer.roots else None,
                     "note": peer.note,
                 }
                 for peer in self.peers
@@ -583,10 +607,11 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--trust-store",
-        choices=["per-peer", TRUST_FULL, TRUST_TRIMMED],
-        default="per-peer",
-        help="CA bundle over TLS: per-peer (official: full certifi bundle, ours: "
-        "the trimmed Amazon roots), or the same for every peer",
+        choices=[TRUST_PRODUCTION, TRUST_FULL, TRUST_TRIMMED],
+        default=TRUST_PRODUCTION,
+        help="roots each peer trusts over TLS, plus the bench CA: production "
+        "(what each would trust on Lambda), full (certifi) or trimmed (Amazon "
+        "roots) for every peer",
     )
     parser.add_argument(
         "--update-readme",

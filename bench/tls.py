@@ -8,12 +8,14 @@ it never shares the harness's GIL) between the function and DynamoDB Local and
 hands the function a CA bundle through AWS_CA_BUNDLE: verification stays on.
 
 The chain mirrors what DynamoDB serves: a root, an intermediate and an RSA 2048
-leaf for 127.0.0.1; the server sends leaf + intermediate. Two bundles are
-written, since the trust store's size is part of the cost being measured:
+leaf for 127.0.0.1; the server sends leaf + intermediate. The trust store's
+size is part of the cost being measured, so each peer gets the roots it would
+trust on Lambda plus the bench root (`bundle_with_roots`); two bundles are also
+written to compare every peer on equal terms:
 
 - full: every root of certifi (what stock botocore loads) plus the bench root;
 - trimmed: only the roots DynamoDB's real chains end in (Amazon Root CA 1-4,
-  Starfield Services G2) plus the bench root, as a trimmed build ships.
+  Starfield Services G2) plus the bench root.
 
 Run as `python -m bench.tls --cert-dir DIR --upstream-port P`: it prints
 "READY <port>" once it listens on 127.0.0.1.
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import hashlib
 import ipaddress
 import re
 import ssl
@@ -193,6 +196,24 @@ def make_material(directory: Path) -> TLSMaterial:
     material.bundle_trimmed.write_text("".join(amazon) + root_text, encoding="ascii")
 
     return material
+
+
+def bundle_with_roots(material: TLSMaterial, roots: Path) -> Path:
+    """
+    Write a bundle of the given roots plus this run's CA, and return its path.
+
+    This is what a peer trusts in the bench: what it would trust on Lambda,
+    and the bench's root so the local terminator's chain verifies. Written on
+    every call: each run has a new CA.
+    """
+    digest = hashlib.sha256(str(roots.resolve()).encode()).hexdigest()[:12]
+    bundle = material.directory / f"bundle-{digest}.pem"
+    text = roots.read_text(encoding="ascii")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    bundle.write_text(text + material.root.read_text(encoding="ascii"))
+
+    return bundle
 
 
 class TLSTerminator:

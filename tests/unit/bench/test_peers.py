@@ -1,11 +1,12 @@
 """Finding the frozen layouts in dist/ and refusing what cannot run here."""
 
+import json
 import shutil
 import sys
 import zipfile
 from pathlib import Path
 
-from bench.peers import floor_peers, frozen_peers, real_python
+from bench.peers import floor_peers, frozen_peers, frozen_roots, real_python
 
 
 def executable() -> Path:
@@ -82,3 +83,23 @@ def test_no_dist_means_one_clear_note(tmp_path: Path) -> None:
 def test_the_python_peers_use_a_real_interpreter_binary() -> None:
     with Path(real_python()).resolve().open("rb") as binary:
         assert binary.read(4) == b"\x7fELF"
+
+
+def test_frozen_peers_trust_the_bundle_the_build_report_names(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    shutil.copy2(executable(), dist / "bootstrap")
+    trimmed = tmp_path / "trimmed.pem"
+    trimmed.write_text("roots\n")
+    (dist / "build.json").write_text(json.dumps({"ca_bundle": str(trimmed)}))
+
+    peers, _ = frozen_peers(dist)
+
+    assert peers[0].roots == trimmed
+
+
+def test_without_a_named_bundle_the_frozen_build_trusts_botocores_own() -> None:
+    roots = frozen_roots(Path("/nonexistent"))
+
+    assert roots is not None
+    assert roots.parts[-2:] == ("botocore", "cacert.pem")

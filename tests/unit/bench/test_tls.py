@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.tls import TLSMaterial, TLSTerminator, make_material, trimmed_roots
+from bench.tls import (
+    TLSMaterial,
+    TLSTerminator,
+    bundle_with_roots,
+    make_material,
+    trimmed_roots,
+)
 
 IO_TIMEOUT_S = 10.0
 
@@ -106,3 +112,30 @@ def test_terminator_is_rejected_without_the_run_ca_so_verification_is_real(
         port = int(terminator.endpoint_url.rsplit(":", 1)[1])
         with pytest.raises(ssl.SSLCertVerificationError):
             fetch(port, context)
+
+
+def test_a_peer_trusts_its_own_roots_plus_the_run_ca(
+    material: TLSMaterial, tmp_path: Path
+) -> None:
+    roots = tmp_path / "roots.pem"
+    amazon_only = material.bundle_trimmed.read_text().removesuffix(
+        material.root.read_text()
+    )
+    roots.write_text(amazon_only)
+
+    bundle = bundle_with_roots(material, roots)
+
+    assert bundle.read_text() == amazon_only + material.root.read_text()
+
+
+def test_a_bundle_never_keeps_the_ca_of_an_earlier_run(tmp_path: Path) -> None:
+    roots = tmp_path / "roots.pem"
+    roots.write_text("")
+    first = make_material(tmp_path / "tls")
+    bundle_with_roots(first, roots)
+    second = make_material(tmp_path / "tls")
+
+    bundle = bundle_with_roots(second, roots)
+
+    assert bundle.read_text() == second.root.read_text()
+    assert first.root.read_text() != second.root.read_text()
