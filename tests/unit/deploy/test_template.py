@@ -19,6 +19,7 @@ from cfnlint.decode import decode
 from bootstrap.http import parse_event
 from handler import table
 from handler.identity import caller_id
+from handler.openapi import openapi_document
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -267,6 +268,23 @@ def test_api_routes_are_the_sessions_routes_and_the_contract(
     route_keys = {route["Properties"]["RouteKey"] for route in routes.values()}
 
     assert route_keys == SESSION_ROUTES | PUBLIC_ROUTES
+
+
+def test_api_routes_are_the_operations_of_the_openapi_document(
+    resources: dict[str, Any],
+) -> None:
+    # The published contract and the deployed API must list the same
+    # operations: a route missing from either is a 404 a client was promised.
+    document = openapi_document(max_page_size=100, default_page_size=20)
+    operations = {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "put", "post", "delete", "patch", "head", "options"}
+    }
+    routes = by_type(resources, "AWS::ApiGatewayV2::Route").values()
+
+    assert {route["Properties"]["RouteKey"] for route in routes} == operations
 
 
 def test_session_routes_require_jwt_or_iam_identity(
