@@ -25,6 +25,8 @@ NS_PER_MS = 1_000_000
 # cold start).
 BACK_TO_NEXT_TIMEOUT_S = 5.0
 REAP_TIMEOUT_S = 10.0
+# Active tracing samples about 5 % of warm requests: one in twenty.
+WARM_SAMPLING_EVERY = 20
 LOG_TAIL_BYTES = 1500
 
 
@@ -179,8 +181,10 @@ def warm_series(context: RunContext, job: Job, count: int) -> WarmSeries:
         server.wait_for(first, context.timeout_s)
         _checked(peer, workload, first)
         started_ns = time.perf_counter_ns()
-        for _ in range(count):
-            invocation = server.queue(job.payload)
+        for index in range(count):
+            invocation = server.queue(
+                job.payload, sampled=index % WARM_SAMPLING_EVERY == 0
+            )
             server.wait_for(invocation, context.timeout_s)
             _checked(peer, workload, invocation)
             if invocation.response_ns is None or invocation.served_ns is None:

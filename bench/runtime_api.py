@@ -48,6 +48,7 @@ class Invocation:
     response_body: bytes | None = None
     error_type: str | None = None
     error_body: bytes | None = None
+    sampled: bool = True
 
     @property
     def done(self) -> bool:
@@ -136,12 +137,21 @@ class RuntimeAPIServer:
         self.init_error = None
         self.exited_ns = None
 
-    def queue(self, payload: bytes) -> Invocation:
-        """Hand an event to the function: now if it waits on /next, else later."""
+    def queue(self, payload: bytes, *, sampled: bool = True) -> Invocation:
+        """
+        Hand an event to the function: now if it waits on /next, else later.
+
+        Args:
+            payload: the event.
+            sampled: the X-Ray sampling decision in the trace header. With
+                active tracing Lambda samples the first request each second
+                (a cold start, usually) and 5 % of the rest.
+        """
         invocation = Invocation(
             request_id=str(uuid.uuid4()),
             payload=payload,
             queued_ns=time.perf_counter_ns(),
+            sampled=sampled,
         )
         self._by_id[invocation.request_id] = invocation
         self.invocations.append(invocation)
@@ -392,9 +402,14 @@ class RuntimeAPIServer:
         invocation = self._pending.pop(0)
         conn.parked_next = False
         deadline_ms = int(time.time() * 1000) + INVOKE_DEADLINE_MS
-        # X-Ray trace header: 1-<epoch seconds, hex>-<96 random bits, hex>
+        # X-Ray trace header: Root=1-<epoch seconds, hex>-<96 random bits, hex>,
+        # Parent=<64-bit segment id, hex>, Sampled=<0|1>.
         epoch_hex = f"{int(time.time()):08x}"
-        trace_id = f"Root=1-{epoch_hex}-{uuid.uuid4().hex[:24]};Sampled=0"
+        random_hex = uuid.uuid4().hex
+        trace_id = (
+            f"Root=1-{epoch_hex}-{random_hex[:24]};Parent={uuid.uuid4().hex[:16]};"
+            f"Sampled={int(invocation.sampled)}"
+        )
         headers = [
             (b"Content-Type", b"application/json"),
             (b"Lambda-Runtime-Aws-Request-Id", invocation.request_id.encode()),

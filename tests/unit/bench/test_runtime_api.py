@@ -74,10 +74,21 @@ def test_next_serves_the_queued_event_with_the_lambda_headers(
         b"Lambda-Runtime-Deadline-Ms: ",
         b"Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:",
         b"Lambda-Runtime-Trace-Id: Root=1-",
+        b";Sampled=1",
     ):
         assert header in head
     assert invocation.served_ns is not None
     assert server.next_calls_ns and server.next_calls_ns[0] <= invocation.served_ns
+
+
+def test_an_unsampled_invoke_says_so_in_its_trace_header(
+    server: RuntimeAPIServer, client: socket.socket
+) -> None:
+    server.queue(b"{}", sampled=False)
+
+    answer = exchange(server, client, NEXT)
+
+    assert b";Sampled=0\r\n" in answer
 
 
 def test_next_waits_for_an_event_and_is_answered_when_one_is_queued(
