@@ -16,6 +16,10 @@ Registration has to happen during init, and Lambda finishes init only once
 every registered extension waits on /event/next, so the thread starts polling
 right away. With only internal extensions Lambda leaves the runtime about
 500 ms between SIGTERM and SIGKILL: enough for one flush with a short timeout.
+
+Both requests go to the Runtime API host through the runtime's own HTTP/1.1
+connection type (libc sockets, GIL released while blocked), so registering
+costs the cold start one local round trip and no `socket` or `threading` import.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
+from _thread import start_new_thread
 
 from bootstrap import codec, logs
-from bootstrap.telemetry import transport
-from bootstrap.telemetry.errors import TelemetryError
+from bootstrap.errors import BootstrapError
+from bootstrap.wire import Connection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
 _log = logs.get_logger(__name__)
 
 EXTENSION_NAME = "bootstrap-telemetry"
-_REGISTER_TIMEOUT_S = 2.0
+_BASE_PATH = "/2020-01-01/extension"
 
 
 def register_internal_extension(
@@ -56,16 +60,16 @@ def register_internal_extension(
         emulator without it) or refused: SIGTERM is then not guaranteed, which
         is logged, and the function runs on.
     """
-    base = f"http://{runtime_api}/2020-01-01/extension"
+    host, _, port = runtime_api.rpartition(":")
     try:
-        response = transport.request(
+        connection = Connection(host, int(port))
+        response = connection.request(
             "POST",
-            base + "/register",
+            _BASE_PATH + "/register",
+            [("Lambda-Extension-Name", name), ("Content-Type", "application/json")],
             codec.dumps({"events": []}),
-            {"Lambda-Extension-Name": name, "Content-Type": "application/json"},
-            timeout_s=_REGISTER_TIMEOUT_S,
         )
-    except (OSError, TelemetryError) as exc:
+    except (BootstrapError, ValueError) as exc:
         _log.warning(
             "Extension registration failed, SIGTERM may not arrive: %s", str(exc)
         )
@@ -79,25 +83,21 @@ def register_internal_extension(
         )
         return None
 
-    thread = threading.Thread(
-        target=_wait_for_events,
-        args=(base + "/event/next", extension_id),
-        name="bootstrap-extension",
-        daemon=True,
-    )
-    thread.start()
+    # A bare _thread thread: `threading` costs the cold start ms, and this one
+    # needs no join (the process never waits for it on exit).
+    start_new_thread(_wait_for_events, (connection, extension_id))
     _log.debug("Registered internal extension %s", name)
 
     return extension_id
 
 
-def _wait_for_events(url: str, extension_id: str) -> None:
+def _wait_for_events(connection: Connection, extension_id: str) -> None:
     """Poll /event/next for ever; with no events registered it never returns."""
-    headers = {"Lambda-Extension-Identifier": extension_id}
+    headers = [("Lambda-Extension-Identifier", extension_id)]
     while True:
         try:
-            response = transport.request("GET", url, headers=headers, timeout_s=None)
-        except (OSError, TelemetryError) as exc:
+            response = connection.request("GET", _BASE_PATH + "/event/next", headers)
+        except BootstrapError as exc:
             _log.warning("Extension event poll stopped: %s", str(exc))
             return
         if response.status != 200:

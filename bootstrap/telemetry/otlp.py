@@ -15,9 +15,9 @@ the default OTLP/HTTP protocol, which the Lambda collector extension accepts.
 
 from __future__ import annotations
 
-import logging
 import struct
 
+from bootstrap import logs
 from bootstrap.telemetry import transport
 from bootstrap.telemetry.errors import ExportError
 
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from bootstrap.telemetry.spans import AttributeValue, Span
 
 
-logger = logging.getLogger(__name__)
+# The runtime's own writer, not stdlib logging: `logging` costs the first
+# export tens of ms (re, enum, traceback) in a function that may never load it.
+_log = logs.get_logger(__name__)
 
 # Wire types of the protobuf encoding.
 _VARINT = 0
@@ -247,4 +249,4 @@ class OTLPExporter:
                 status=response.status,
                 retryable=response.status in _RETRYABLE_STATUSES,
             )
-        logger.debug("Exported %d spans to %s", len(sampled), self.endpoint)
+        _log.debug("Exported %d spans to %s", len(sampled), self.endpoint)

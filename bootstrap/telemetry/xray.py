@@ -17,9 +17,7 @@ ids are shared with OpenTelemetry, so one operation has one id in both backends.
 
 from __future__ import annotations
 
-import logging
-
-from bootstrap import codec
+from bootstrap import codec, logs
 from bootstrap.telemetry.errors import ExportError, TelemetryConfigError
 from bootstrap.telemetry.spans import SpanKind, StatusCode
 
@@ -31,7 +29,9 @@ if TYPE_CHECKING:
     from bootstrap.telemetry.spans import Span
 
 
-logger = logging.getLogger(__name__)
+# The runtime's own writer, not stdlib logging: `logging` costs the first
+# export tens of ms (re, enum, traceback) in a function that may never load it.
+_log = logs.get_logger(__name__)
 
 _HEADER = b'{"format": "json", "version": 1}\n'
 _MAX_DATAGRAM_BYTES = 64 * 1024
@@ -219,7 +219,7 @@ class XRayExporter:
         for document in documents:
             datagram = _HEADER + codec.dumps(document)
             if len(datagram) > _MAX_DATAGRAM_BYTES:
-                logger.warning(
+                _log.warning(
                     "X-Ray document for span %s is %d bytes, over the daemon's "
                     "64 KiB limit; it is dropped",
                     document["id"],

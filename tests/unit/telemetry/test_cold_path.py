@@ -55,3 +55,42 @@ def test_telemetry_without_exporters_loads_nothing_heavy() -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+EXPORTING_PROBE = """
+import sys
+from bootstrap.telemetry.invocation import Telemetry
+
+class Context:
+    aws_request_id = "r"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:f"
+    trace_id = None
+    tenant_id = None
+
+telemetry = Telemetry.from_env({
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",
+    "BOOTSTRAP_METRICS": "off",
+})
+# Port 9 refuses: registration fails, as under an emulator without the API.
+telemetry.enable_shutdown_flush("127.0.0.1:9")
+scope = telemetry.start_invocation(Context(), {})
+scope.finish()
+print(" ".join(sorted(name for name in %r if name in sys.modules)))
+"""
+
+
+def test_exporters_load_socket_only_at_the_first_flush() -> None:
+    heavy = [name for name in HEAVY if not name.startswith("bootstrap.telemetry.")]
+
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", EXPORTING_PROBE % heavy],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": "."},
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
