@@ -13,6 +13,9 @@ HTTP so that it reads as the rules it enforces:
 - a timeout or an exit discards the process; the next invoke starts a fresh one;
 - an init error answers queued invokes with 502 and the error body, and the
   runtime's next `/next` gets 403.
+- with an extension registered, closing sends SHUTDOWN to the extensions that
+  asked for it and SIGTERM to the function, then SIGKILL after a grace period;
+  without one the function is killed at once.
 
 Everything is guarded by one condition variable; handler threads of the HTTP
 server block on it while they long-poll.
