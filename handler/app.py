@@ -169,7 +169,7 @@ def create_router(settings: Settings, store: SessionStore) -> Router:
     def get_openapi_document(request: Request) -> Response:
         if not contract:
             # Imported on first use: the contract is never on the cold path.
-            from handler.openapi import openapi_document  # noqa: PLC0415
+            from handler.openapi import openapi_document  # noqa: PLC0415 (lazy)
 
             contract.update(openapi_document(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE))
 

@@ -217,6 +217,7 @@ def test_every_operation_conforms_to_the_document(api_schema: Any) -> None:
 def test_stateful_links_conform_to_the_document(api_schema: Any) -> None:
     base = api_schema.as_state_machine()
 
+    # A class built at run time by schemathesis: mypy cannot see its type.
     class Machine(base):  # type: ignore[misc,valid-type]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": {"x-user-id": "schemathesis"}}

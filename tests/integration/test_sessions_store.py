@@ -171,6 +171,7 @@ def test_update_that_keeps_losing_races_is_409_and_writes_nothing(
     plain = SessionStore(dynamodb_client, sessions_table, clock=clock)
     session = plain.create("alice", SessionChanges(metadata={"a": 1}))
     interfering = InterferingClient(dynamodb_client, sessions_table)
+    # A duck-typed stand-in for the client: only update_item differs.
     contested = SessionStore(interfering, sessions_table, clock=clock)  # type: ignore[arg-type]
 
     with pytest.raises(SessionConflictError):
@@ -196,6 +197,7 @@ def test_update_without_if_match_retries_and_keeps_both_writes(
             return self._client.update_item(**kwargs)
 
     contested = SessionStore(
+        # A duck-typed stand-in for the client: only update_item differs.
         InterfereOnce(dynamodb_client, sessions_table),  # type: ignore[arg-type]
         sessions_table,
         clock=clock,

@@ -30,6 +30,7 @@ def make_session(**overrides: object) -> Session:
     }
     fields.update(overrides)
 
+    # Field values are typed per field; the overrides dict cannot say so.
     return Session(**fields)  # type: ignore[arg-type]
 
 
