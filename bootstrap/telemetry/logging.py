@@ -7,8 +7,8 @@ ids, `extra=` fields kept, exceptions as errorType, errorMessage, stackTrace,
 and credentials redacted.
 
 The runtime itself does not import `logging` (it costs the cold start several
-ms); `install_if_loaded()` configures the bridge only once some code, the
-handler or boto3, has imported it.
+ms): Telemetry.start_invocation configures this bridge only once some code,
+the handler or botocore, has imported it.
 """
 
 from __future__ import annotations

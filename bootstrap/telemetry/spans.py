@@ -12,6 +12,7 @@ import time
 from _thread import RLock
 
 from bootstrap.telemetry.context import TraceContext, new_span_id, new_trace_id
+from bootstrap.telemetry.records import Redactor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -148,7 +149,9 @@ class Span:
     def set_status(self, code: int, message: str = "") -> None:
         """Set the status; a description only goes with ERROR, as in OTLP."""
         self.status_code = code
-        self.status_message = message if code == StatusCode.ERROR else ""
+        self.status_message = (
+            _redactor().text(message) if code == StatusCode.ERROR else ""
+        )
 
     def record_exception(self, exc: BaseException) -> None:
         """Add the "exception" event the semantic conventions define."""
@@ -158,14 +161,16 @@ class Span:
         stacktrace = "".join(
             traceback.format_exception(type(exc), exc, exc.__traceback__)
         )
+        # Exception texts can quote a header or a key: the log redaction applies.
+        redact = _redactor().text
         self.events.append(
             SpanEvent(
                 "exception",
                 time.time_ns(),
                 {
                     "exception.type": _qualified_name(type(exc)),
-                    "exception.message": str(exc),
-                    "exception.stacktrace": stacktrace,
+                    "exception.message": redact(str(exc)),
+                    "exception.stacktrace": redact(stacktrace),
                 },
             )
         )
@@ -184,6 +189,17 @@ class Span:
         ids = self.context
 
         return f"Span({self.name!r}, trace_id={ids.trace_id}, span_id={ids.span_id})"
+
+
+_REDACTOR: list[Redactor] = []
+
+
+def _redactor() -> Redactor:
+    """The process's Redactor, built on first use (it reads the credentials)."""
+    if not _REDACTOR:
+        _REDACTOR.append(Redactor())
+
+    return _REDACTOR[0]
 
 
 def _qualified_name(cls: type) -> str:

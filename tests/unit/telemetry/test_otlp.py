@@ -176,3 +176,17 @@ def test_unreachable_collector_is_a_retryable_error() -> None:
 
     assert caught.value.retryable is True
     assert caught.value.status is None
+
+
+def test_exception_texts_in_spans_are_redacted() -> None:
+    span = make_server_span()
+    try:
+        raise PermissionError("rejected header Authorization: Bearer abcdefgh12345678")
+    except PermissionError as exc:
+        span.record_exception(exc)
+    span.set_status(StatusCode.ERROR, "token Bearer abcdefgh12345678 refused")
+
+    encoded = encode_request({}, [span])
+
+    assert b"abcdefgh12345678" not in encoded
+    assert b"Bearer [REDACTED]" in encoded
