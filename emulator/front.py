@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from emulator.environment import Chunk, End, Head, Invocation
 from emulator.errors import EmulatorError, ProtocolError
@@ -109,7 +109,11 @@ def build_event(  # noqa: PLR0913 - the parts of one HTTP request
         now_s: the request time (epoch seconds); now when None.
     """
     now_s = time.time() if now_s is None else now_s
-    raw_path, _, raw_query = target.partition("?")
+    encoded_path, _, raw_query = target.partition("?")
+    # HTTP APIs hand the function the path already percent-decoded, in
+    # `rawPath` and `requestContext.http.path` alike (REST APIs, Function URLs
+    # and ALB keep it encoded); the router relies on that difference.
+    raw_path = unquote(encoded_path)
 
     # Header names are lower-cased and repeats joined with commas; cookies
     # leave the headers for their own list, as API Gateway does.

@@ -51,13 +51,15 @@ def test_event_domain_comes_from_the_host_header() -> None:
     assert context["domainPrefix"] == "abc123"
 
 
-def test_event_method_is_upper_case_and_path_kept_raw() -> None:
+def test_event_method_is_upper_case_and_path_decoded_as_http_apis_do() -> None:
     event = event_for("/a%20b/c?x=%2F", method="delete")
 
     context = event["requestContext"]
     assert isinstance(context, dict)
     assert context["http"]["method"] == "DELETE"  # type: ignore[index]
-    assert event["rawPath"] == "/a%20b/c"
+    assert context["http"]["path"] == "/a b/c"  # type: ignore[index]
+    assert event["rawPath"] == "/a b/c"
+    assert event["rawQueryString"] == "x=%2F"
     assert event["queryStringParameters"] == {"x": "/"}
 
 
