@@ -68,10 +68,10 @@ def test_concurrent_patches_without_if_match_lose_no_update(
     assert final["version"] == 1 + len(succeeded)
 
 
-def test_concurrent_invokes_through_the_emulator_keep_if_match_exclusive(
+def test_fifty_concurrent_invokes_through_the_runtime_exactly_one_wins(
     sessions_function: Callable[..., Any],
 ) -> None:
-    emulator = sessions_function(concurrency=4)
+    emulator = sessions_function(concurrency=8)
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = json.loads(
@@ -83,8 +83,9 @@ def test_concurrent_invokes_through_the_emulator_keep_if_match_exclusive(
     session_id = api.create().json()["session_id"]
 
     responses = run_together(
-        12, lambda i: api.patch(session_id, metadata={"winner": i}, if_match='"1"')
+        WRITERS,
+        lambda i: api.patch(session_id, metadata={"winner": i}, if_match='"1"'),
     )
 
-    assert sorted(r.status for r in responses) == [200] + [412] * 11
+    assert sorted(r.status for r in responses) == [200] + [412] * (WRITERS - 1)
     assert api.get(session_id).json()["version"] == 2
