@@ -6,7 +6,8 @@ from anything the client can write, in this order:
 1. a JWT or Cognito authorizer: the `sub` claim;
 2. a Lambda authorizer: the `principalId` it returned (REST API), or a
    `principalId`, `userId` or `sub` it put in its context (HTTP API);
-3. IAM (SigV4) callers: the caller's `userArn`, else its `caller` id.
+3. IAM (SigV4) callers: the caller's `userArn`, else its caller id
+   (`callerId` in payload 2.0, `caller` in REST API events).
 
 The x-user-id header is used only when TRUST_USER_ID_HEADER=true, for local
 development behind `make serve`: any client can set a header, so trusting it in
@@ -26,7 +27,7 @@ USER_ID_HEADER = "x-user-id"
 MAX_USER_ID_CHARS = 256
 
 _LAMBDA_CONTEXT_KEYS = ("principalId", "userId", "sub")
-_IAM_KEYS = ("userArn", "caller")
+_IAM_KEYS = ("userArn", "callerId", "caller")
 
 
 def _first_string(mapping: dict[str, Any] | None, keys: tuple[str, ...]) -> str | None:

@@ -34,6 +34,7 @@ def make_request(
             "arn:aws:iam::1:user/u",
         ),
         (Authorizer(iam={"caller": "AIDAEXAMPLE"}), "AIDAEXAMPLE"),
+        (Authorizer(iam={"callerId": "AROAEXAMPLE:s"}), "AROAEXAMPLE:s"),
     ],
 )
 def test_identity_comes_from_each_authorizer_kind(
