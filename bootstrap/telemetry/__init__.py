@@ -11,6 +11,21 @@ The runtime drives it (see bootstrap.telemetry.invocation)::
 Other layers call the module-level hooks, which do nothing outside an invocation:
 `annotate_http(method, route, status_code)` from the router, and
 `instrument_client(client)` on a boto3 DynamoDB client.
+
+Settings (environment):
+
+    BOOTSTRAP_TELEMETRY=off            no telemetry at all (the runtime skips it)
+    AWS_LAMBDA_LOG_FORMAT, _LOG_LEVEL  JSON or Text lines; TRACE..FATAL
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT full OTLP/HTTP traces URL, or
+    OTEL_EXPORTER_OTLP_ENDPOINT        base URL, "/v1/traces" appended
+    OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, _TIMEOUT (ms, default 10000)
+    OTEL_TRACES_SAMPLER, _SAMPLER_ARG  parentbased_always_on by default
+    OTEL_PROPAGATORS                   parent lookup order: tracecontext, xray
+    OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED=true
+    AWS_XRAY_DAEMON_ADDRESS            X-Ray segments for sampled invocations
+                                       (AWS_XRAY_SDK_ENABLED=false turns off)
+    BOOTSTRAP_METRICS=off              no EMF lines
+    BOOTSTRAP_METRICS_NAMESPACE        CloudWatch namespace (default "Bootstrap")
 """
 
 from __future__ import annotations
