@@ -76,6 +76,10 @@ def register_internal_extension(
         return None
 
     extension_id = response.headers.get("lambda-extension-identifier")
+    if response.status == 404:
+        # Lambda always has the Extensions API; a local emulator may not.
+        _log.info("No Extensions API here (404): spans are flushed after each invoke")
+        return None
     if response.status != 200 or not extension_id:
         _log.warning(
             "Extension registration answered %d, SIGTERM may not arrive",
