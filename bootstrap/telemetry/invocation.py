@@ -163,6 +163,7 @@ class InvocationScope:
         self.finished = False
         self._start = time.perf_counter()
         self._tokens: tuple[Any, Any] | None = None
+        self._otel_token: object = None
 
     def set_http(
         self, method: str, route: str | None, status_code: int | None = None
@@ -239,6 +240,8 @@ class InvocationScope:
     def attach(self) -> None:
         """Make this the running invocation of this thread (start_invocation does)."""
         self._tokens = (active.invocation.set(self), active.span.set(self.span))
+        if self.telemetry.otel_bridge is not None:
+            self._otel_token = self.telemetry.otel_bridge.attach(self.span)
 
     def _detach(self) -> None:
         """Stop being the running invocation of this thread."""
@@ -246,6 +249,9 @@ class InvocationScope:
             return
         invocation_token, span_token = self._tokens
         self._tokens = None
+        if self._otel_token is not None and self.telemetry.otel_bridge is not None:
+            otel_token, self._otel_token = self._otel_token, None
+            self.telemetry.otel_bridge.detach(otel_token)
         try:
             active.span.reset(span_token)
             active.invocation.reset(invocation_token)
@@ -313,6 +319,8 @@ class Telemetry:
         self._exporting: list[list[Span]] = []
         self._logging_bridged = False
         self._otel_bridged = False
+        # The otel_bridge module once installed, so scopes attach their span.
+        self.otel_bridge: Any = None
 
     @property
     def exporting(self) -> bool:
@@ -635,7 +643,9 @@ class Telemetry:
         # start tens of ms, and we never import it on our own.
         from bootstrap.telemetry import otel_bridge  # noqa: PLC0415 - see below
 
-        if not otel_bridge.install():
+        if otel_bridge.install():
+            self.otel_bridge = otel_bridge
+        else:
             _log.info("The handler set its own OpenTelemetry tracer provider; kept")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace as otel
 from opentelemetry.trace import (
     SpanContext,
@@ -253,6 +254,24 @@ def _otel_current_span() -> Span | None:
     current = otel.get_current_span()
 
     return current.span if isinstance(current, BridgeSpan) else None
+
+
+def attach(span: Span) -> object:
+    """
+    Make the invocation's span OpenTelemetry's current span in this context.
+
+    Handler code then sees it in `trace.get_current_span()`, and propagators
+    (`propagate.inject`) send its traceparent on outgoing calls.
+
+    Returns:
+        The token detach() takes.
+    """
+    return otel_context.attach(otel.set_span_in_context(BridgeSpan(span)))
+
+
+def detach(token: object) -> None:
+    """Undo attach() in the context that made it."""
+    otel_context.detach(token)  # type: ignore[arg-type]  # attach()'s own token
 
 
 def install() -> bool:

@@ -67,6 +67,11 @@ def no_invocation_leaks() -> Iterator[None]:
     """Every test starts and ends outside any invocation."""
     assert active.current_scope() is None
     yield
+    # A test that leaves an invocation open (shutdown, errors) is closed here,
+    # which also detaches its span from the OpenTelemetry context.
+    scope = active.current_scope()
+    if scope is not None:
+        scope.finish()
     active.invocation.set(None)
     active.span.set(None)
 

@@ -7,6 +7,7 @@ import json
 import logging
 
 from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from bootstrap.telemetry import active
 from bootstrap.telemetry import logging as bridge_logging
@@ -101,3 +102,18 @@ def test_log_lines_inside_a_handler_span_carry_its_id() -> None:
 
     line = json.loads(stream.getvalue().splitlines()[-1])
     assert line["spanId"] == format(step.get_span_context().span_id, "016x")
+
+
+def test_invocation_span_is_current_for_propagators() -> None:
+    telemetry = Telemetry("sessions")
+    event = {"requestContext": {}, "headers": {"traceparent": TRACEPARENT}}
+
+    scope = telemetry.start_invocation(FakeContext(), event)
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    scope.finish()
+
+    assert carrier["traceparent"] == (
+        f"00-0af7651916cd43dd8448eb211c80319c-{scope.span.context.span_id}-01"
+    )
+    assert not trace.get_current_span().get_span_context().is_valid
