@@ -25,6 +25,8 @@ NS_PER_MS = 1_000_000
 # cold start).
 BACK_TO_NEXT_TIMEOUT_S = 5.0
 REAP_TIMEOUT_S = 10.0
+# After /runtime/init/error a runtime must exit non-zero; wait this long to see it.
+INIT_ERROR_EXIT_TIMEOUT_S = 2.0
 # Active tracing samples about 5 % of warm requests: one in twenty.
 WARM_SAMPLING_EVERY = 20
 LOG_TAIL_BYTES = 1500
@@ -123,7 +125,7 @@ def cold_run(context: RunContext, job: Job) -> ColdSample:
     except RunFailedError as exc:
         error = exc
     finally:
-        spawner.kill()
+        _stop(context)
         exit_info = spawner.reap(REAP_TIMEOUT_S)
     if error is not None:
         raise _failure(context, log, f"{error} ({exit_info.describe})")
@@ -197,7 +199,7 @@ def warm_series(context: RunContext, job: Job, count: int) -> WarmSeries:
     except RunFailedError as exc:
         error = exc
     finally:
-        spawner.kill()
+        _stop(context)
         exit_info = spawner.reap(REAP_TIMEOUT_S)
     if error is not None:
         raise _failure(context, log, f"{error} ({exit_info.describe})")
@@ -209,6 +211,21 @@ def warm_series(context: RunContext, job: Job, count: int) -> WarmSeries:
         invocations_per_s=count / elapsed_s,
         maxrss_kib=exit_info.maxrss_kib,
     )
+
+
+def _stop(context: RunContext) -> None:
+    """
+    End the process: SIGKILL, unless it reported an init error, in which case
+    it gets a moment to exit on its own so its exit status can be reported.
+    """
+    server = context.server
+    deadline = time.monotonic() + INIT_ERROR_EXIT_TIMEOUT_S
+    while server.init_error is not None and server.exited_ns is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        server.poll(remaining)
+    context.spawner.kill()
 
 
 def _checked(peer: Peer, workload: Workload, invocation: Invocation) -> None:

@@ -85,3 +85,26 @@ def test_a_response_with_the_wrong_status_is_a_failure_not_a_figure(
 
     with pytest.raises(RunFailedError, match="status 200, expected 201"):
         cold_run(context, Job(as_runtime, post, env, post.event()))
+
+
+INIT_FAILURE = """
+import http.client, os, sys
+api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+connection = http.client.HTTPConnection(api, timeout=10)
+connection.request("POST", "/2018-06-01/runtime/init/error", b'{"errorMessage":"boom"}')
+connection.getresponse().read()
+sys.exit(1)
+"""
+
+
+def test_an_init_error_is_reported_with_the_runtimes_own_exit_status(
+    context: RunContext,
+) -> None:
+    failing = Peer(
+        name="failing-init",
+        kind="runtime",
+        argv=(sys.executable, "-S", "-c", INIT_FAILURE),
+    )
+
+    with pytest.raises(RunFailedError, match=r"init error: .*boom.*\(exit 1\)"):
+        cold_run(context, job(failing, context))
