@@ -1,0 +1,235 @@
+"""A TCP proxy on 127.0.0.1 that delays, swallows or resets traffic on demand.
+
+Fault tests put it between a client and a real server (the function and
+DynamoDB Local, the runtime and the emulator's Runtime API) and switch its mode
+while traffic flows:
+
+    with FaultProxy(("127.0.0.1", upstream_port)) as proxy:
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = proxy.url
+        proxy.mode = Mode.BLACKHOLE    # accept, read, never answer
+        proxy.mode = Mode.PASS         # healthy again
+        proxy.reset_all()              # RST every open connection now
+
+Modes apply per chunk as it is relayed, so an open keep-alive connection
+changes behaviour as soon as the mode does:
+
+- PASS: relay both ways;
+- DELAY: relay, each chunk `delay_s` late (a slow network or server);
+- BLACKHOLE: accept and read, forward nothing either way (a dead peer whose
+  socket is still open: the client's read timeout is the only way out);
+- DROP: close every connection with a reset as soon as it carries a byte
+  (and new ones at once), so the client sees its connection die mid-request.
+"""
+
+from __future__ import annotations
+
+import enum
+import select
+import socket
+import struct
+import threading
+import time
+from types import TracebackType
+
+LOOPBACK = "127.0.0.1"
+RELAY_SLICE_BYTES = 65536
+# How often an idle relay thread looks at the mode and at `closed`.
+POLL_INTERVAL_S = 0.05
+HTTP_METHODS = frozenset((b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD"))
+
+
+class Mode(enum.Enum):
+    """What the proxy does with the bytes it relays."""
+
+    PASS = "pass"
+    DELAY = "delay"
+    BLACKHOLE = "blackhole"
+    DROP = "drop"
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with SO_LINGER 0: the peer gets a RST, not an orderly FIN."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+class FaultProxy:
+    """
+    A loopback TCP proxy to `upstream` whose behaviour tests switch at will.
+
+    Args:
+        upstream: (host, port) of the real server.
+        delay_s: how late each chunk is relayed in DELAY mode.
+
+    Attributes:
+        mode: the current Mode; assign to change it.
+        accepted: connections accepted so far.
+        resets: connections this proxy has reset.
+        bytes_from_client: bytes received from clients (any mode).
+        requests_seen: client chunks that start an HTTP request (the clients
+            here send each request's head in one write), in any mode.
+    """
+
+    def __init__(self, upstream: tuple[str, int], delay_s: float = 0.0) -> None:
+        self.upstream = upstream
+        self.delay_s = delay_s
+        self.mode = Mode.PASS
+        self.accepted = 0
+        self.resets = 0
+        self.bytes_from_client = 0
+        self.requests_seen = 0
+        self._listener = socket.create_server((LOOPBACK, 0))
+        self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._closed = threading.Event()
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, name="fault-proxy-accept", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        """The loopback port clients connect to."""
+        return int(self._listener.getsockname()[1])
+
+    @property
+    def address(self) -> str:
+        """host:port, as AWS_LAMBDA_RUNTIME_API takes it."""
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """http://host:port, as an endpoint URL."""
+        return f"http://{self.address}"
+
+    def start(self) -> FaultProxy:
+        """Start accepting connections."""
+        self._acceptor.start()
+
+        return self
+
+    def close(self) -> None:
+        """Stop accepting and close every connection."""
+        self._closed.set()
+        self._listener.close()
+        self.reset_all()
+
+    def reset_all(self) -> int:
+        """Reset every open connection, both sides; returns how many."""
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for client, server in pairs:
+            _reset(client)
+            _reset(server)
+        with self._lock:
+            self.resets += len(pairs)
+
+        return len(pairs)
+
+    def open_connections(self) -> int:
+        """Connections currently relayed."""
+        with self._lock:
+            return len(self._pairs)
+
+    def wait_for_traffic(self, byte_count: int, timeout_s: float = 10.0) -> bool:
+        """Wait (bounded) until clients have sent at least `byte_count` bytes."""
+        give_up = time.monotonic() + timeout_s
+        while time.monotonic() < give_up:
+            if self.bytes_from_client >= byte_count:
+                return True
+            time.sleep(0.01)
+
+        return False
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- relaying
+
+    def _accept_loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.mode is Mode.DROP:
+                _reset(client)
+                with self._lock:
+                    self.resets += 1
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5.0)
+            except OSError:
+                _reset(client)
+                continue
+            server.settimeout(None)
+            for sock in (client, server):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._pairs.append((client, server))
+            threading.Thread(
+                target=self._relay, args=(client, server), daemon=True
+            ).start()
+
+    def _relay(self, client: socket.socket, server: socket.socket) -> None:
+        """Copy bytes both ways until either side closes, obeying the mode."""
+        peers = {client: server, server: client}
+        dropped = False
+        try:
+            while not self._closed.is_set() and not dropped:
+                readable, _, _ = select.select(list(peers), [], [], POLL_INTERVAL_S)
+                for source in readable:
+                    data = source.recv(RELAY_SLICE_BYTES)
+                    if not data:
+                        return
+                    if source is client:
+                        self.bytes_from_client += len(data)
+                        if data.split(b" ", 1)[0] in HTTP_METHODS:
+                            self.requests_seen += 1
+                    if not self._forward(data, peers[source]):
+                        dropped = True
+                        break
+        except (OSError, ValueError):
+            return
+        finally:
+            self._forget(client, server, dropped)
+
+    def _forward(self, data: bytes, target: socket.socket) -> bool:
+        """Send `data` on as the mode says; False once the pair must be reset."""
+        mode = self.mode
+        if mode is Mode.DROP:
+            return False
+        if mode is Mode.BLACKHOLE:
+            return True
+        if mode is Mode.DELAY:
+            time.sleep(self.delay_s)
+        target.sendall(data)
+
+        return True
+
+    def _forget(
+        self, client: socket.socket, server: socket.socket, reset: bool
+    ) -> None:
+        """Close a finished pair: reset when dropped, an orderly close otherwise."""
+        with self._lock:
+            if (client, server) not in self._pairs:
+                return  # reset_all() has closed it already
+            self._pairs.remove((client, server))
+            if reset:
+                self.resets += 1
+        for sock in (client, server):
+            if reset:
+                _reset(sock)
+            else:
+                sock.close()
