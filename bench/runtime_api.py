@@ -165,7 +165,12 @@ class RuntimeAPIServer:
 
     def watch_process(self, pid: int) -> None:
         """Record in `exited_ns` the moment the process exits (it is not reaped)."""
-        self._pidfd = os.pidfd_open(pid)
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            # Already exited and reaped (e.g. exec failed): nothing to watch.
+            self.exited_ns = time.perf_counter_ns()
+            return
         self._selector.register(self._pidfd, selectors.EVENT_READ, "exit")
 
     def _stop_watching(self) -> None:

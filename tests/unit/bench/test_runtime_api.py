@@ -2,6 +2,7 @@
 
 import select
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -236,3 +237,14 @@ def test_reset_forgets_the_previous_process(
 
     assert server.next_calls_ns == []
     assert server.invocations == []
+
+
+def test_watching_a_process_that_is_already_gone_marks_it_exited(
+    server: RuntimeAPIServer,
+) -> None:
+    child = subprocess.Popen(["/bin/true"])
+    child.wait(timeout=IO_TIMEOUT_S)
+
+    server.watch_process(child.pid)
+
+    assert server.exited_ns is not None
