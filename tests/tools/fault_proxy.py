@@ -35,6 +35,8 @@ LOOPBACK = "127.0.0.1"
 RELAY_SLICE_BYTES = 65536
 # How often an idle relay thread looks at the mode and at `closed`.
 POLL_INTERVAL_S = 0.05
+# reset_all() waits at most this long per connection (a DELAY relay sleeps).
+RESET_WAIT_S = 5.0
 HTTP_METHODS = frozenset((b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD"))
 
 
@@ -81,9 +83,10 @@ class FaultProxy:
         self.resets = 0
         self.bytes_from_client = 0
         self.requests_seen = 0
+        self._cut_marker: bytes | None = None
         self._listener = socket.create_server((LOOPBACK, 0))
         self._lock = threading.Lock()
-        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._pairs: list[_Pair] = []
         self._closed = threading.Event()
         self._acceptor = threading.Thread(
             target=self._accept_loop, name="fault-proxy-accept", daemon=True
@@ -112,21 +115,32 @@ class FaultProxy:
 
     def close(self) -> None:
         """Stop accepting and close every connection."""
-        self._closed.set()
         self._listener.close()
         self.reset_all()
+        self._closed.set()
 
     def reset_all(self) -> int:
-        """Reset every open connection, both sides; returns how many."""
+        """
+        Reset every open connection, both sides; returns how many.
+
+        Returns once each RST is sent: a socket a relay thread is still
+        selecting on would only be released (and reset) when the select ends.
+        """
         with self._lock:
-            pairs, self._pairs = self._pairs, []
-        for client, server in pairs:
-            _reset(client)
-            _reset(server)
-        with self._lock:
-            self.resets += len(pairs)
+            pairs = list(self._pairs)
+        for pair in pairs:
+            pair.request_reset()
+        for pair in pairs:
+            pair.finished.wait(RESET_WAIT_S)
 
         return len(pairs)
+
+    def cut_after(self, marker: bytes) -> None:
+        """
+        Once: the next client chunk holding `marker` is forwarded, then its
+        connection is reset before any answer can come back (a lost answer).
+        """
+        self._cut_marker = marker
 
     def open_connections(self) -> int:
         """Connections currently relayed."""
@@ -176,34 +190,54 @@ class FaultProxy:
             server.settimeout(None)
             for sock in (client, server):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pair = _Pair(client, server)
             with self._lock:
-                self._pairs.append((client, server))
-            threading.Thread(
-                target=self._relay, args=(client, server), daemon=True
-            ).start()
+                self._pairs.append(pair)
+            threading.Thread(target=self._relay, args=(pair,), daemon=True).start()
 
-    def _relay(self, client: socket.socket, server: socket.socket) -> None:
-        """Copy bytes both ways until either side closes, obeying the mode."""
-        peers = {client: server, server: client}
-        dropped = False
+    def _relay(self, pair: _Pair) -> None:
+        """Copy bytes both ways until a side closes or a reset is due."""
+        peers = {pair.client: pair.server, pair.server: pair.client}
+        reset = False
         try:
-            while not self._closed.is_set() and not dropped:
-                readable, _, _ = select.select(list(peers), [], [], POLL_INTERVAL_S)
+            while not (reset or self._closed.is_set()):
+                readable, _, _ = select.select(
+                    [*peers, pair.waker], [], [], POLL_INTERVAL_S
+                )
+                if pair.reset_requested or pair.waker in readable:
+                    reset = True
+                    break
                 for source in readable:
                     data = source.recv(RELAY_SLICE_BYTES)
                     if not data:
                         return
-                    if source is client:
+                    if source is pair.client:
                         self.bytes_from_client += len(data)
                         if data.split(b" ", 1)[0] in HTTP_METHODS:
                             self.requests_seen += 1
                     if not self._forward(data, peers[source]):
-                        dropped = True
+                        reset = True
+                        break
+                    if source is pair.client and self._take_cut(data):
+                        reset = True
                         break
         except (OSError, ValueError):
             return
         finally:
-            self._forget(client, server, dropped)
+            with self._lock:
+                self._pairs.remove(pair)
+                self.resets += int(reset or self._closed.is_set())
+            pair.close(reset=reset or self._closed.is_set())
+
+    def _take_cut(self, data: bytes) -> bool:
+        """Whether this forwarded chunk triggers the one-shot cut_after()."""
+        with self._lock:
+            marker = self._cut_marker
+            if marker is None or marker not in data:
+                return False
+            self._cut_marker = None
+
+        return True
 
     def _forward(self, data: bytes, target: socket.socket) -> bool:
         """Send `data` on as the mode says; False once the pair must be reset."""
@@ -218,18 +252,33 @@ class FaultProxy:
 
         return True
 
-    def _forget(
-        self, client: socket.socket, server: socket.socket, reset: bool
-    ) -> None:
-        """Close a finished pair: reset when dropped, an orderly close otherwise."""
-        with self._lock:
-            if (client, server) not in self._pairs:
-                return  # reset_all() has closed it already
-            self._pairs.remove((client, server))
-            if reset:
-                self.resets += 1
-        for sock in (client, server):
+
+class _Pair:
+    """A relayed connection: both sockets, owned and closed by its relay thread."""
+
+    def __init__(self, client: socket.socket, server: socket.socket) -> None:
+        self.client = client
+        self.server = server
+        self.reset_requested = False
+        self.finished = threading.Event()
+        # Wakes the relay's select at once when a reset is requested.
+        self.waker, self._wake = socket.socketpair()
+
+    def request_reset(self) -> None:
+        """Ask the relay thread to reset both sides now."""
+        self.reset_requested = True
+        try:
+            self._wake.send(b"!")
+        except OSError:
+            pass
+
+    def close(self, reset: bool) -> None:
+        """Close both sides (RST when `reset`, else FIN) and the waker."""
+        for sock in (self.client, self.server):
             if reset:
                 _reset(sock)
             else:
                 sock.close()
+        self.waker.close()
+        self._wake.close()
+        self.finished.set()
