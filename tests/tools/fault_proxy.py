@@ -85,6 +85,7 @@ class FaultProxy:
         self.requests_seen = 0
         self._cut_marker: bytes | None = None
         self._listener = socket.create_server((LOOPBACK, 0))
+        self._port = int(self._listener.getsockname()[1])
         self._lock = threading.Lock()
         self._pairs: list[_Pair] = []
         self._closed = threading.Event()
@@ -95,7 +96,7 @@ class FaultProxy:
     @property
     def port(self) -> int:
         """The loopback port clients connect to."""
-        return int(self._listener.getsockname()[1])
+        return self._port
 
     @property
     def address(self) -> str:
