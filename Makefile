@@ -116,3 +116,15 @@ bench: dev  ## cold/warm benchmarks of every peer: table, JSON and chart in benc
 
 bench-smoke: dev  ## a 2-run hello benchmark that writes every output (CI)
 	$(PY) -m bench --quick --results-dir $(BENCH_SMOKE_DIR)
+
+# --------------------------------------------------------------------- soak ---
+
+# The soak (tests/soak/soak.py says what it checks): 100000 mixed invocations
+# through the frozen dist/bootstrap when it exists, else the runtime on CPython
+# (the summary names which), against DynamoDB Local. It exits non-zero when a
+# property fails. SOAK_ARGS passes options, e.g. SOAK_ARGS="--invocations 20000".
+SOAK_ARGS ?=
+.PHONY: soak
+
+soak: dev  ## 100000 invocations: no 5xx, no lost write, VmRSS growth <= 1 MiB
+	$(PY) -m tests.soak.soak --json .build/soak.json $(SOAK_ARGS)
