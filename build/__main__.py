@@ -11,11 +11,14 @@ dist/build.json            sizes, checks and timings of this build
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from build import checks, elf, freeze, package, single
@@ -48,23 +51,70 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def bundle_host_libraries(standalone: Path) -> list[str]:
+    """
+    Copy into the folder the host libraries its objects link beyond glibc.
+
+    Nuitka leaves some libraries to the system (libz.so.1, which zlib and
+    binascii link); Lambda's provided.al2023 promises glibc, nothing more.
+    """
+    bundled = []
+    for library in sorted(checks.linked_libraries([standalone])):
+        target = standalone / library.name
+        if not checks.is_glibc(library) and not target.exists():
+            shutil.copy2(library.resolve(), target)
+            target.chmod(0o644)
+            bundled.append(library.name)
+
+    return bundled
+
+
 def install_layouts(standalone: Path, dist: Path) -> dict[str, Path]:
-    """Copy the folder layout and assemble the single file under dist/layouts."""
+    """
+    Lay out both variants under dist/layouts from Nuitka's standalone folder.
+
+    folder: the standalone folder with the binary renamed `bootstrap`; the
+        extension modules Nuitka puts in `bootstrap/` (the runtime package's
+        name) ride inside the binary, since a file and a folder cannot share
+        that name.
+    single: one file, every shared object appended.
+    """
     layouts = dist / "layouts"
     if layouts.exists():
         shutil.rmtree(layouts)
+    executable = standalone / freeze.EXECUTABLE
+    clashing = "bootstrap/"
+
     folder = layouts / "folder"
-    shutil.copytree(standalone, folder, symlinks=True)
-    objects = single.assemble(folder, layouts / "single" / "bootstrap")
-    logger.info("single file: %d shared objects appended", objects)
+    shutil.copytree(
+        standalone,
+        folder,
+        symlinks=True,
+        ignore=lambda directory, names: (
+            [freeze.EXECUTABLE, "bootstrap"] if Path(directory) == standalone else []
+        ),
+    )
+    embedded = single.assemble(
+        standalone,
+        executable,
+        folder / "bootstrap",
+        embed=lambda relative: relative.startswith(clashing),
+    )
+    logger.info("folder: %d objects inside the binary", len(embedded))
+
+    embedded = single.assemble(standalone, executable, layouts / "single" / "bootstrap")
+    logger.info("single file: %d shared objects appended", len(embedded))
 
     return {"folder": folder, "single": layouts / "single"}
 
 
 def install_default(layout: Path, dist: Path) -> None:
     """Put the default layout's files at the root of dist/."""
+    # Only what a previous default layout put there: dist/x86_64, dist/arm64
+    # (Docker builds) and other tools' files stay.
+    previous = {path.name for path in (dist / "layouts").glob("*/*")}
     for stale in dist.iterdir():
-        if stale.name not in {"layouts", "build.json"}:
+        if stale.name in previous | {"function.zip"}:
             if stale.is_dir():
                 shutil.rmtree(stale)
             else:
@@ -72,10 +122,35 @@ def install_default(layout: Path, dist: Path) -> None:
     shutil.copytree(layout, dist, symlinks=True, dirs_exist_ok=True)
 
 
+@contextmanager
+def exclusive_build() -> Iterator[None]:
+    """
+    Hold the build's lock: one freeze at a time in this checkout.
+
+    Nuitka wipes and rewrites its build folder, so two builds at once (a test
+    that runs `make build` while a developer does) corrupt each other. The
+    second one waits here for the first, then finds ccache warm.
+    """
+    freeze.WORK_DIR.mkdir(parents=True, exist_ok=True)
+    with (freeze.WORK_DIR / "build.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("another build is running in this checkout: waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main(argv: list[str]) -> int:
     """Run the whole build; exit status 1 with a clear message on failure."""
     logging.basicConfig(level=logging.INFO, format="build: %(message)s")
     arguments = parse_arguments(argv)
+    with exclusive_build():
+        return build(arguments)
+
+
+def build(arguments: argparse.Namespace) -> int:
+    """Freeze, patch, check and package, as the module docstring lists."""
     dist: Path = arguments.dist.resolve()
     started = time.monotonic()
     report: dict[str, object] = {"arch": freeze.host_arch()}
@@ -85,6 +160,9 @@ def main(argv: list[str]) -> int:
         if not arguments.skip_freeze:
             standalone = freeze.freeze(freeze.WORK_DIR / "nuitka", arguments.jobs)
         report["freeze_s"] = round(time.monotonic() - started, 1)
+
+        for library in bundle_host_libraries(standalone):
+            logger.info("bundled %s (linked, not part of glibc)", library)
 
         # Rebind symbols a newer build glibc versioned (hypot@GLIBC_2.35...).
         for path in checks.elf_files([standalone]):

@@ -122,6 +122,28 @@ def check_glibc_floor(paths: list[Path], floor: str = LAMBDA_GLIBC) -> list[str]
     return report
 
 
+# What every Linux has, Amazon Linux 2023 included: glibc's own libraries and
+# its loader. Anything else an output links must ship in the layout.
+GLIBC_LIBRARIES = frozenset(
+    {
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libutil.so.1",
+        "libresolv.so.2",
+        "ld-linux-x86-64.so.2",
+        "ld-linux-aarch64.so.1",
+    }
+)
+
+
+def is_glibc(library: Path) -> bool:
+    """Whether `library` is part of glibc, which the target provides."""
+    return library.name in GLIBC_LIBRARIES
+
+
 def linked_libraries(paths: list[Path]) -> set[Path]:
     """The host libraries every ELF under `paths` loads, the loader included."""
     libraries: set[Path] = set()
@@ -139,7 +161,7 @@ def linked_libraries(paths: list[Path]) -> set[Path]:
             else:
                 target = line.split("(", 1)[0].strip()
             # Objects of the layout itself are shipped, not host libraries.
-            shipped = any(Path(target).is_relative_to(root) for root in paths)
+            shipped = any(Path(target).is_relative_to(root.resolve()) for root in paths)
             if target.startswith("/") and not shipped:
                 libraries.add(Path(target))
 
@@ -148,7 +170,7 @@ def linked_libraries(paths: list[Path]) -> set[Path]:
 
 def build_root(files: Path, libraries_of: list[Path], root: Path) -> None:
     """
-    Lay out a bare root file system: the built files in /var/task, libraries.
+    Lay out a bare root file system: the built files in /var/task, and glibc.
 
     Args:
         files: the layout as shipped (a folder, or a folder with one file).
@@ -157,12 +179,19 @@ def build_root(files: Path, libraries_of: list[Path], root: Path) -> None:
     """
     task = root / TASK_ROOT.lstrip("/")
     shutil.copytree(files, task, symlinks=True)
-    for library in sorted(linked_libraries(libraries_of)):
+    # Only glibc from the host: anything else must come with the layout.
+    for library in sorted(filter(is_glibc, linked_libraries(libraries_of))):
         for source in (library, library.resolve()):
             target = root / str(source).lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 shutil.copy2(source.resolve(), target)
+    # Lambda sets LANG=en_US.UTF-8 and provided.al2023 has only the C.utf8
+    # locale (glibc-minimal-langpack); without any UTF-8 locale the frozen
+    # interpreter aborts at start, so the root gets exactly that one.
+    locale = Path("/usr/lib/locale/C.utf8")
+    if locale.is_dir():
+        shutil.copytree(locale, root / "usr/lib/locale/C.utf8")
     # Lambda's root has /tmp (the only writable place) and /proc.
     (root / "tmp").mkdir(mode=0o1777, exist_ok=True)
     (root / "proc").mkdir(exist_ok=True)
@@ -285,7 +314,8 @@ def smoke_test_in_bare_root(layout: Path, libraries_of: list[Path]) -> dict[str,
                 "--mount",
                 "--pid",
                 "--fork",
-                "--mount-proc=%s" % (root / "proc"),
+                # Mounted after the chroot: the path is inside the new root.
+                "--mount-proc=/proc",
                 f"--root={root}",
                 f"--wd={TASK_ROOT}",
                 f"{TASK_ROOT}/bootstrap",

@@ -4,8 +4,8 @@ The frozen `bootstrap` carries no botocore data folder: the build writes the
 few files a DynamoDB client reads (its service model, endpoint rules, the
 partitions and defaults) into a generated module, `embedded_files`, that Nuitka
 compiles in, already decompressed. Nuitka's anti-bloat configuration
-(build/anti-bloat.yml) appends a call to `install_botocore_data` at the end of
-`botocore.loaders`, which then finds those files as if they were on disk.
+(build/anti-bloat.yml) rewrites the file-system calls of `botocore.loaders` to
+go through `botocore_fs`, which finds those files as if they were on disk.
 
 Why: a single-file `bootstrap` has no folder to read data from, and even the
 folder layout saves botocore's scan of ~420 service folders and a gunzip per
@@ -24,7 +24,7 @@ import io
 import os
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import IO, Any
+from typing import IO
 
 
 class EmbeddedTree:
@@ -71,43 +71,73 @@ class EmbeddedTree:
             raise FileNotFoundError(path) from None
 
 
-class _TreePath:
-    """`os.path` with isfile/isdir/exists answered by the tree inside it."""
+class EmbeddedFileSystem:
+    """
+    The file-system calls of botocore.loaders: the embedded tree, then the disk.
 
-    def __init__(self, tree: EmbeddedTree) -> None:
-        self._tree = tree
+    Nuitka compiles `os.path.isfile(...)` into a direct call, so replacing the
+    module's `os` at run time would change nothing: anti-bloat.yml rewrites
+    those calls in botocore/loaders.py at compile time to go through here.
+    """
+
+    def __init__(self, load_tree: Callable[[], EmbeddedTree | None]) -> None:
+        self._load_tree = load_tree
+        self._tree: EmbeddedTree | None = None
+        self._loaded = False
+
+    def _owner(self, path: str) -> EmbeddedTree | None:
+        if not self._loaded:
+            # Built on first use: botocore is fully imported by then.
+            self._tree = self._load_tree()
+            self._loaded = True
+        if self._tree is not None and self._tree.owns(path):
+            return self._tree
+        return None
 
     def isfile(self, path: str) -> bool:
-        if self._tree.owns(path):
-            return self._tree.isfile(path)
-        return os.path.isfile(path)
+        """os.path.isfile, the tree first."""
+        tree = self._owner(path)
+        return tree.isfile(path) if tree else os.path.isfile(path)
 
     def isdir(self, path: str) -> bool:
-        if self._tree.owns(path):
-            return self._tree.isdir(path)
-        return os.path.isdir(path)
+        """os.path.isdir, the tree first."""
+        tree = self._owner(path)
+        return tree.isdir(path) if tree else os.path.isdir(path)
 
     def exists(self, path: str) -> bool:
+        """os.path.exists, the tree first."""
         return self.isfile(path) or self.isdir(path)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(os.path, name)
-
-
-class _TreeOS:
-    """The `os` module as botocore.loaders sees it: the tree first."""
-
-    def __init__(self, tree: EmbeddedTree) -> None:
-        self._tree = tree
-        self.path = _TreePath(tree)
-
     def listdir(self, path: str) -> list[str]:
-        if self._tree.owns(path):
-            return self._tree.listdir(path)
-        return os.listdir(path)
+        """os.listdir, the tree first."""
+        tree = self._owner(path)
+        return tree.listdir(path) if tree else os.listdir(path)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(os, name)
+    def open_json(self, path: str, mode: str = "rb") -> IO[bytes]:
+        """The opener botocore uses for `.json` files, the tree first."""
+        tree = self._owner(path)
+        if tree:
+            return tree.open(path)
+        stream: IO[bytes] = open(path, mode)
+        return stream
+
+
+def _botocore_tree() -> EmbeddedTree | None:
+    """botocore's data folder as compiled in, or None outside the frozen binary."""
+    try:
+        # Imported here, not at the top: the module exists only in the frozen
+        # binary, built by build/freeze.py.
+        import botocore  # noqa: PLC0415 - already imported when this runs
+        import embedded_files  # type: ignore[import-not-found]  # noqa: PLC0415
+    except ImportError:
+        return None
+
+    root = os.path.join(os.path.dirname(botocore.__file__ or ""), "data")
+    return EmbeddedTree(root, embedded_files.BOTOCORE_DATA)
+
+
+# What the rewritten botocore.loaders calls (anti-bloat.yml).
+botocore_fs = EmbeddedFileSystem(_botocore_tree)
 
 
 # Embedded files already written to a memory file: name -> readable path.
@@ -127,7 +157,7 @@ def embedded_file_path(name: str) -> str | None:
     try:
         # Imported here, not at the top: the module exists only in the frozen
         # binary, and most processes never need a data file.
-        import embedded_files  # type: ignore[import-not-found]  # noqa: PLC0415
+        import embedded_files  # noqa: PLC0415
     except ImportError:
         return None
 
@@ -157,31 +187,3 @@ def install_ca_bundle(httpsession: ModuleType) -> None:
 
     # get_cert_path() calls the module global `where` at each new connection.
     setattr(httpsession, "where", where)  # noqa: B010 - a module, not a class
-
-
-def install_botocore_data(loaders: ModuleType) -> None:
-    """
-    Make `botocore.loaders` read its builtin data folder from memory.
-
-    Args:
-        loaders: the botocore.loaders module, at the end of its own body.
-    """
-    try:
-        # Generated by the build; absent when botocore runs from source.
-        # Imported here, not at the top: the module exists only in the frozen
-        # binary, and this function runs once, at the end of botocore.loaders.
-        import embedded_files  # noqa: PLC0415
-    except ImportError:
-        return
-
-    tree = EmbeddedTree(loaders.Loader.BUILTIN_DATA_PATH, embedded_files.BOTOCORE_DATA)
-    # botocore.loaders calls os.path.isfile/isdir/listdir through its global.
-    setattr(loaders, "os", _TreeOS(tree))  # noqa: B010 - a module, not a class
-    real_open: Callable[..., IO[bytes]] = loaders._JSON_OPEN_METHODS[".json"]
-
-    def open_json(path: str, mode: str = "rb") -> IO[bytes]:
-        if tree.owns(path):
-            return tree.open(path)
-        return real_open(path, mode)
-
-    loaders._JSON_OPEN_METHODS[".json"] = open_json

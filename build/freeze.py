@@ -22,6 +22,9 @@ WORK_DIR = ROOT / ".build" / "freeze"
 # time, which Nuitka cannot see, so its package is compiled in explicitly.
 HANDLER_PACKAGE = "handler"
 
+# The name Nuitka gives the binary; the layouts ship it as `bootstrap`.
+EXECUTABLE = "bootstrap.bin"
+
 # What a DynamoDB client reads from botocore/data, found with strace on
 # `create_client("dynamodb")` and a first call (endpoints and partitions for
 # the endpoint resolver, the defaults of the "standard"/"legacy" modes, the
@@ -58,8 +61,10 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         ),
         Option("--python-flag=-m", "compile the package as `python -m bootstrap`"),
         Option(
-            "--output-filename=bootstrap",
-            "a provided.al2023 function executes /var/task/bootstrap",
+            f"--output-filename={EXECUTABLE}",
+            "Lambda executes /var/task/bootstrap, but the runtime package is "
+            "also named bootstrap and Nuitka puts its extension modules in a "
+            "bootstrap/ folder: the layouts rename the binary (build/single.py)",
         ),
         Option(f"--output-dir={output_dir}", "keep Nuitka's work out of dist/"),
         Option(
@@ -130,7 +135,6 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
             "only for the resource API, not the client",
         ),
         Option("--nofollow-import-to=boto3.docs", "docstrings for interactive help"),
-        Option("--nofollow-import-to=botocore.docs", "same, botocore side"),
         Option("--nofollow-import-to=awscrt", "optional native CRT, not installed"),
         Option(
             "--nofollow-import-to=urllib3.contrib.pyopenssl",
@@ -141,7 +145,7 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         Option("--nofollow-import-to=cryptography", "see the line above"),
         Option("--nofollow-import-to=OpenSSL", "see the line above"),
         Option(
-            "--nofollow-import-to=urllib3.http2",
+            "--nofollow-import-to=urllib3.http2.connection",
             "HTTP/2 needs h2, which is not installed; botocore speaks HTTP/1.1",
         ),
         Option(
@@ -158,6 +162,41 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         Option(
             "--nofollow-import-to=bootstrap.telemetry.otel_bridge",
             "see the line above",
+        ),
+        Option(
+            "--nofollow-import-to=concurrent.futures.process",
+            "process pools (and with them multiprocessing, which Nuitka's "
+            "plugin would wire in); botocore only uses CancelledError",
+        ),
+        # Standard library accelerators with a pure-Python fallback (each
+        # import is in a try/except ImportError) for code a DynamoDB JSON
+        # service never runs hot: megabytes of zip for nothing.
+        Option(
+            "--nofollow-import-to=_decimal",
+            "1.7 MB; botocore only type-checks Decimal parameters (_pydecimal)",
+        ),
+        Option(
+            "--nofollow-import-to=_elementtree",
+            "XML protocols only; DynamoDB speaks JSON",
+        ),
+        Option(
+            "--nofollow-import-to=pyexpat",
+            "the XML parser, loaded only to parse XML responses",
+        ),
+        Option("--nofollow-import-to=_pickle", "pickle falls back to Python"),
+        Option(
+            "--nofollow-import-to=_lzma",
+            "optional compression of zipfile/tarfile/shutil",
+        ),
+        Option("--nofollow-import-to=_bz2", "same as the line above"),
+        Option(
+            "--nofollow-import-to=_multibytecodec",
+            "CJK codecs; the service speaks UTF-8",
+        ),
+        Option("--nofollow-import-to=_codecs_*", "same as the line above"),
+        Option(
+            "--nofollow-import-to=ctypes",
+            "uuid uses the _uuid module; dateutil imports ctypes on Windows only",
         ),
         Option("--nofollow-import-to=pydoc", "interactive help"),
         Option("--nofollow-import-to=tkinter", "never on a server"),

@@ -1,10 +1,15 @@
-"""Assemble the single-file `bootstrap`: the standalone binary plus its objects.
+"""Assemble a `bootstrap`: the standalone binary with shared objects appended.
 
 The standalone folder holds the executable and the shared objects it loads at
 run time (extension modules such as `_ssl.so`, the libraries they link). The
 single file is the executable followed by those objects and an index, in the
 format build/loader/payload.c reads (see its header). Nothing is extracted at
 run time: each object is copied into a memory file only when it is imported.
+
+The folder layout uses the same mechanism for one folder only: the runtime
+package is named `bootstrap`, so Nuitka wants its extension modules in a folder
+`bootstrap/` right where Lambda wants the executable `bootstrap`. Those few
+modules ride in the executable; everything else stays a file.
 
 Python data files cannot be served that way; the build compiles the ones the
 function reads into the binary (build/embedded.py), and this step refuses a
@@ -16,6 +21,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,20 +56,29 @@ def needed_libraries(path: Path) -> tuple[str, ...]:
     return tuple(needed)
 
 
-def collect_objects(folder: Path, executable: Path) -> list[PayloadObject]:
+def collect_objects(
+    folder: Path, executable: Path, embed: Callable[[str], bool]
+) -> list[PayloadObject]:
     """
-    Every shared object of the folder, each after the ones it links.
+    The shared objects of the folder that `embed` selects, libraries first.
+
+    Args:
+        folder: Nuitka's standalone folder.
+        executable: the binary in it, never part of its own payload.
+        embed: takes a path relative to the folder; True to embed that file.
 
     Raises:
-        BuildError: the folder holds a file that is not a shared object.
+        BuildError: a selected file is not a shared object (a data file the
+            payload cannot serve), or the objects link in a cycle.
     """
     objects: dict[str, PayloadObject] = {}
     strays = []
     for path in sorted(folder.rglob("*")):
-        if path == executable or path.is_dir():
-            continue
         relative = path.relative_to(folder).as_posix()
-        if not is_elf(path):
+        if path == executable or path.is_dir() or not embed(relative):
+            continue
+        # A symlinked library (libfoo.so -> libfoo.so.1) is stored as a copy.
+        if not is_elf(path.resolve()):
             strays.append(relative)
             continue
         objects[relative] = PayloadObject(
@@ -72,7 +87,7 @@ def collect_objects(folder: Path, executable: Path) -> list[PayloadObject]:
     if strays:
         raise BuildError(
             "the single file cannot serve these data files; compile them in "
-            "(build/embedded.py) or exclude them: {}".format(", ".join(strays))
+            f"(build/embedded.py) or exclude them: {', '.join(strays)}"
         )
 
     # Leaves first, so an object's libraries precede it in the payload.
@@ -83,9 +98,7 @@ def collect_objects(folder: Path, executable: Path) -> list[PayloadObject]:
         if name in ordered:
             return
         if name in trail:
-            raise BuildError(
-                "shared objects link in a cycle: {}".format(" -> ".join(trail))
-            )
+            raise BuildError(f"shared objects link in a cycle: {' -> '.join(trail)}")
         for library in objects[name].needed:
             if library in by_name:
                 visit(by_name[library], (*trail, name))
@@ -97,29 +110,45 @@ def collect_objects(folder: Path, executable: Path) -> list[PayloadObject]:
     return [objects[name] for name in ordered]
 
 
-def assemble(folder: Path, target: Path) -> int:
+def embed_everything(relative: str) -> bool:
+    """The single file: every object of the folder goes into the payload."""
+    return True
+
+
+def assemble(
+    folder: Path,
+    executable: Path,
+    target: Path,
+    embed: Callable[[str], bool] = embed_everything,
+) -> list[str]:
     """
-    Write the single-file bootstrap for a standalone folder.
+    Write `executable` followed by the selected objects of `folder` to `target`.
 
     Args:
-        folder: Nuitka's standalone folder (bootstrap.dist).
-        target: the single file to write; its mode is the executable's.
+        folder: Nuitka's standalone folder.
+        executable: the binary Nuitka built in it.
+        target: the file to write; it gets the executable's mode.
+        embed: which files (relative paths) go into the payload.
 
     Returns:
-        The number of objects appended.
+        The relative paths of the embedded objects.
     """
-    executable = folder / "bootstrap"
-    objects = collect_objects(folder, executable)
+    objects = collect_objects(folder, executable, embed)
     line_of = {obj.path: number for number, obj in enumerate(objects)}
     by_name = {Path(obj.path).name: obj.path for obj in objects}
 
-    image = executable.read_bytes()
-    body = bytearray(image)
+    body = bytearray(executable.read_bytes())
     index_lines = []
     for obj in objects:
         offset = len(body)
         body += obj.data
         deps = [str(line_of[by_name[n]]) for n in obj.needed if n in by_name]
+        # Libraries it links that stay files beside the executable.
+        deps += [
+            f"={n}"
+            for n in obj.needed
+            if n not in by_name and (folder / n).is_file() and n != executable.name
+        ]
         index_lines.append(f"{obj.path}\t{offset}\t{len(obj.data)}\t{','.join(deps)}\n")
 
     index = "".join(index_lines).encode("utf-8")
@@ -131,4 +160,4 @@ def assemble(folder: Path, target: Path) -> int:
     target.write_bytes(bytes(body))
     shutil.copymode(executable, target)
 
-    return len(objects)
+    return [obj.path for obj in objects]

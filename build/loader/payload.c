@@ -23,7 +23,9 @@
  *   [ELF image][object bytes...][index][trailer]
  *   index:   one line per object: "<path>\t<offset>\t<size>\t<deps>\n",
  *            path relative to the executable's folder, offset from the start
- *            of the file, deps a comma-separated list of line numbers
+ *            of the file, deps a comma-separated list of line numbers (objects
+ *            of the payload) and of "=<path>" (libraries left as files next to
+ *            the executable, opened from there first)
  *   trailer: u64 index offset, u64 index size, 8 bytes "LMBDPAY1"
  */
 
@@ -50,6 +52,8 @@ struct payload_entry {
     uint64_t size;
     int deps[MAX_DEPS];
     int dep_count;
+    char *disk_deps[MAX_DEPS];
+    int disk_dep_count;
     void *handle;
     int loading;
 };
@@ -89,10 +93,14 @@ static int parse_entry(char *line, struct payload_entry *entry) {
     entry->offset = strtoull(fields[1], NULL, 10);
     entry->size = strtoull(fields[2], NULL, 10);
     entry->dep_count = 0;
-    for (char *dep = fields[3]; *dep != '\0' && entry->dep_count < MAX_DEPS;) {
-        entry->deps[entry->dep_count++] = (int)strtol(dep, &dep, 10);
-        if (*dep == ',') {
-            dep++;
+    entry->disk_dep_count = 0;
+    char *state = NULL;
+    for (char *dep = strtok_r(fields[3], ",", &state); dep != NULL;
+         dep = strtok_r(NULL, ",", &state)) {
+        if (*dep == '=' && entry->disk_dep_count < MAX_DEPS) {
+            entry->disk_deps[entry->disk_dep_count++] = dep + 1;
+        } else if (*dep != '=' && entry->dep_count < MAX_DEPS) {
+            entry->deps[entry->dep_count++] = (int)strtol(dep, NULL, 10);
         }
     }
     entry->handle = NULL;
@@ -184,6 +192,18 @@ static void *load_entry(int number, int flags) {
     }
     entry->loading = 1;
 
+    /* Loaded from a memory file, the object's $ORIGIN is /proc/self/fd: its
+     * libraries beside the executable would not be found by the loader. */
+    for (int i = 0; i < entry->disk_dep_count; i++) {
+        char disk_path[2 * PATH_MAX];
+        int length = snprintf(disk_path, sizeof(disk_path), "%s/%s", exe_dir,
+                              entry->disk_deps[i]);
+        if (length < 0 || (size_t)length >= sizeof(disk_path) ||
+            __real_dlopen(disk_path, RTLD_NOW) == NULL) {
+            entry->loading = 0;
+            return NULL;
+        }
+    }
     for (int i = 0; i < entry->dep_count; i++) {
         int dep = entry->deps[i];
         if (dep < 0 || dep >= entry_count || load_entry(dep, RTLD_NOW) == NULL) {

@@ -9,10 +9,11 @@ import types
 from pathlib import Path
 
 import pytest
+import yaml
 from botocore import loaders
 
 from build import checks, elf, embedded, freeze, single
-from build.embedded import EmbeddedTree, install_botocore_data
+from build.embedded import EmbeddedTree
 from build.errors import BuildError
 
 HYPOT_PROGRAM = r"""
@@ -168,11 +169,11 @@ def test_single_file_loads_module_and_its_library_without_the_folder(
 ) -> None:
     target = tmp_path / "single" / "bootstrap"
 
-    appended = single.assemble(loader_folder, target)
+    appended = single.assemble(loader_folder, loader_folder / "bootstrap", target)
     shutil.rmtree(loader_folder)
     result = run(target)
 
-    assert appended == 2
+    assert appended == ["libleaf.so", "module.so"]
     assert result.stdout.strip() == "42", result
 
 
@@ -182,13 +183,38 @@ def test_single_file_refuses_a_folder_with_data_files(
     (loader_folder / "cacert.pem").write_text("data a single file cannot serve")
 
     with pytest.raises(BuildError, match=r"cacert\.pem"):
-        single.assemble(loader_folder, tmp_path / "single" / "bootstrap")
+        single.assemble(
+            loader_folder,
+            loader_folder / "bootstrap",
+            tmp_path / "single" / "bootstrap",
+        )
+
+
+def test_only_the_selected_objects_ride_in_the_binary(
+    loader_folder: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "partial" / "bootstrap"
+    target.parent.mkdir()
+    shutil.copy2(loader_folder / "libleaf.so", target.parent / "libleaf.so")
+
+    embedded = single.assemble(
+        loader_folder,
+        loader_folder / "bootstrap",
+        target,
+        embed=lambda relative: relative == "module.so",
+    )
+    result = run(target)
+
+    assert embedded == ["module.so"]
+    assert result.stdout.strip() == "42", result
 
 
 def test_objects_are_ordered_after_the_libraries_they_link(
     loader_folder: Path,
 ) -> None:
-    objects = single.collect_objects(loader_folder, loader_folder / "bootstrap")
+    objects = single.collect_objects(
+        loader_folder, loader_folder / "bootstrap", single.embed_everything
+    )
 
     assert [obj.path for obj in objects] == ["libleaf.so", "module.so"]
 
@@ -211,26 +237,53 @@ def test_embedded_tree_answers_like_a_file_system() -> None:
         tree.listdir("/pkg/data/s3")
 
 
-def test_botocore_loader_reads_the_embedded_model_instead_of_the_disk(
+def rewritten_botocore_loaders(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """botocore.loaders with anti-bloat.yml's compile-time edits applied."""
+    config = yaml.safe_load((freeze.BUILD_DIR / "anti-bloat.yml").read_text())
+    entry = next(e for e in config if e["module-name"] == "botocore.loaders")
+    source = Path(loaders.__file__ or "").read_text()
+    for old, new in entry["anti-bloat"][0]["replacements_plain"].items():
+        assert old in source, f"botocore.loaders no longer contains {old!r}"
+        source = source.replace(old, new)
+    module = types.ModuleType("rewritten_loaders")
+    module.__file__ = loaders.__file__
+    exec(compile(source, "rewritten_loaders", "exec"), module.__dict__)  # noqa: S102
+
+    return module
+
+
+def test_rewritten_botocore_loader_reaches_the_disk_only_through_the_tree(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    generated = types.ModuleType("embedded_files")
-    generated.BOTOCORE_DATA = {  # type: ignore[attr-defined]
-        "fake-service/2020-01-01/service-2.json": b'{"metadata": {"x": 1}}'
-    }
-    monkeypatch.setitem(sys.modules, "embedded_files", generated)
-    # Recorded so the test leaves botocore as it found it.
-    monkeypatch.setattr(loaders, "os", loaders.os)
-    monkeypatch.setattr(loaders, "_JSON_OPEN_METHODS", dict(loaders._JSON_OPEN_METHODS))
+    tree = EmbeddedTree(
+        loaders.Loader.BUILTIN_DATA_PATH,
+        {"fake-service/2020-01-01/service-2.json": b'{"metadata": {"x": 1}}'},
+    )
+    monkeypatch.setattr(
+        embedded, "botocore_fs", embedded.EmbeddedFileSystem(lambda: tree)
+    )
 
-    install_botocore_data(loaders)
-    loader = loaders.Loader()
+    rewritten = rewritten_botocore_loaders(monkeypatch)
+    loader = rewritten.Loader()
     services = loader.list_available_services("service-2")
     model = loader.load_service_model("fake-service", "service-2")
 
     assert "fake-service" in services
-    assert "dynamodb" not in services  # the real data folder is not read
+    assert "dynamodb" not in services  # the data folder on disk is never read
     assert model["metadata"] == {"x": 1}
+
+
+def test_embedded_file_system_sends_other_paths_to_the_disk(tmp_path: Path) -> None:
+    (tmp_path / "on-disk.json").write_text("{}")
+    fs = embedded.EmbeddedFileSystem(
+        lambda: EmbeddedTree("/nowhere/data", {"a.json": b"[]"})
+    )
+
+    assert fs.isfile(str(tmp_path / "on-disk.json"))
+    assert fs.isfile("/nowhere/data/a.json")
+    assert fs.listdir(str(tmp_path)) == ["on-disk.json"]
+    assert fs.open_json("/nowhere/data/a.json").read() == b"[]"
+    assert not fs.exists("/nowhere/data/b.json")
 
 
 def test_ca_bundle_is_served_from_a_memory_file_when_not_on_disk(
