@@ -148,11 +148,11 @@ class FaultProxy:
         with self._lock:
             return len(self._pairs)
 
-    def wait_for_traffic(self, byte_count: int, timeout_s: float = 10.0) -> bool:
-        """Wait (bounded) until clients have sent at least `byte_count` bytes."""
+    def wait_for_request(self, seen_before: int, timeout_s: float = 10.0) -> bool:
+        """Wait (bounded) until a request beyond the first `seen_before` arrives."""
         give_up = time.monotonic() + timeout_s
         while time.monotonic() < give_up:
-            if self.bytes_from_client >= byte_count:
+            if self.requests_seen > seen_before:
                 return True
             time.sleep(0.01)
 
