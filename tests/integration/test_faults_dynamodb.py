@@ -157,3 +157,35 @@ def test_dynamodb_cutting_connections_is_503_then_recovers(
     assert json.loads(read_after["body"])["version"] == 1
     assert emulator.process_starts == 1
     assert leaked_secrets(emulator.logs()) == []
+
+
+def test_client_budget_beyond_the_deadline_times_out_and_a_fresh_process_serves(
+    lambda_runtime: Callable[..., Emulator],
+    sessions_env: dict[str, str],
+    proxy: FaultProxy,
+) -> None:
+    # Misconfigured on purpose: one DynamoDB read may take longer than the
+    # function may run. The deadline wins, as on Lambda.
+    emulator = lambda_runtime(
+        "handler.app.lambda_handler",
+        env={
+            **sessions_env,
+            **secret_env(),
+            "AWS_ENDPOINT_URL_DYNAMODB": proxy.url,
+            "DYNAMODB_READ_TIMEOUT_S": "30",
+            "DYNAMODB_MAX_ATTEMPTS": "1",
+        },
+        timeout_s=3.0,
+    )
+    call(emulator, "POST", "/sessions", {})
+
+    proxy.mode = Mode.BLACKHOLE
+    timed_out = emulator.invoke(api_event("POST", "/sessions", body={}))
+    proxy.mode = Mode.PASS
+    fresh = call(emulator, "POST", "/sessions", {})
+
+    assert timed_out.function_error == "Unhandled"
+    assert timed_out.body == b"Task timed out after 3.00 seconds"
+    assert fresh["statusCode"] == 201
+    assert emulator.process_starts == 2
+    assert leaked_secrets(emulator.logs()) == []
