@@ -112,6 +112,7 @@ class LiveService:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """The service, once for this module, with its data in a temp directory."""
     service = LiveService(tmp_path_factory.mktemp("dynamodb-data"))
     yield service
 
@@ -120,6 +121,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
 
 @pytest.fixture(scope="module")
 def live_schema(live: LiveService) -> Any:
+    """The schema as the live service serves it."""
     return schemathesis.openapi.from_url(live.base_url + "/openapi.json", config=CONFIG)
 
 

@@ -91,18 +91,21 @@ def test_unbounded_allocation_gets_the_next_invoke_a_fresh_process(
 
 @pytest.fixture
 def otlp() -> Iterator[OTLPReceiver]:
+    """A local OTLP/HTTP receiver."""
     with OTLPReceiver() as receiver:
         yield receiver
 
 
 @pytest.fixture
 def proxy(dynamodb_local: DynamoDBLocal) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the session's DynamoDB Local."""
     port = int(dynamodb_local.endpoint_url.rsplit(":", 1)[1])
     with FaultProxy(("127.0.0.1", port)) as fault_proxy:
         yield fault_proxy
 
 
 def server_spans(otlp: OTLPReceiver) -> list[ProtoSpan]:
+    """The invocation spans received so far."""
     return [s for s in otlp.spans() if s.kind == ProtoSpan.SPAN_KIND_SERVER]
 
 

@@ -225,6 +225,7 @@ class Soak:
     Args:
         emulator: a started emulator running the sessions function.
         client: a DynamoDB client for the final scan.
+        summary: where the counts go.
         seed: the random seed of the request mix.
         users: how many users send requests.
     """
