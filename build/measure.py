@@ -27,7 +27,9 @@ from build.checks import SMOKE_TIMEOUT_S, lambda_environment, runtime_api
 from build.freeze import ROOT
 
 
-def cold_start(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+def cold_start(
+    command: list[str], env: dict[str, str], handler: str | None = None
+) -> tuple[float, int]:
     """
     Start `command` once against a one-event Runtime API.
 
@@ -39,7 +41,17 @@ def cold_start(command: list[str], env: dict[str, str]) -> tuple[float, int]:
         started = time.perf_counter()
         process = subprocess.Popen(
             command,
-            env={**env, **lambda_environment(address)},
+            env={
+                **env,
+                **lambda_environment(address),
+                # A handler of the checkout (tests/handlers) loads from the
+                # task root, as a user's handler would on Lambda.
+                **(
+                    {"_HANDLER": handler, "LAMBDA_TASK_ROOT": str(ROOT)}
+                    if handler
+                    else {}
+                ),
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -72,6 +84,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m build.measure")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--handler",
+        default=None,
+        help="another handler, e.g. tests.handlers.echo.handler (default: sessions)",
+    )
     arguments = parser.parse_args(argv)
 
     commands = peers(arguments.dist)
@@ -79,7 +96,7 @@ def main(argv: list[str]) -> int:
     rss: dict[str, list[int]] = {name: [] for name in commands}
     for round_number in range(arguments.rounds):
         for name, (command, env) in commands.items():
-            elapsed_ms, peak_kib = cold_start(command, env)
+            elapsed_ms, peak_kib = cold_start(command, env, arguments.handler)
             times[name].append(elapsed_ms)
             rss[name].append(peak_kib)
         print(f"\rround {round_number + 1}/{arguments.rounds}", end="", flush=True)
@@ -101,8 +118,10 @@ def main(argv: list[str]) -> int:
             f"  x{results[name]['ratio_to_folder']:.3f} of folder"
             f"  peak RSS {results[name]['peak_rss_mib']:.1f} MiB"
         )
-    output = arguments.dist / "cold-start.json"
-    output.write_text(json.dumps({"rounds": arguments.rounds, **results}, indent=2))
+    name = "cold-start" + (f"-{arguments.handler}" if arguments.handler else "")
+    output = arguments.dist / f"{name}.json"
+    summary = {"rounds": arguments.rounds, "handler": arguments.handler, **results}
+    output.write_text(json.dumps(summary, indent=2))
 
     return 0
 
