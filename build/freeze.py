@@ -189,11 +189,9 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
             "optional compression of zipfile/tarfile/shutil",
         ),
         Option("--nofollow-import-to=_bz2", "same as the line above"),
-        Option(
-            "--nofollow-import-to=_multibytecodec",
-            "CJK codecs; the service speaks UTF-8",
-        ),
-        Option("--nofollow-import-to=_codecs_*", "same as the line above"),
+        # NOTE: the CJK codecs (_codecs_*, 1.2 MB) stay: Nuitka includes every
+        # encodings module with the standard library it always ships, and
+        # --nofollow-import-to does not apply to those.
         Option(
             "--nofollow-import-to=ctypes",
             "uuid uses the _uuid module; dateutil imports ctypes on Windows only",
