@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -38,14 +39,16 @@ from tests.tools.listeners import descendants, listeners
 # `make serve` is `python -m emulator serve`, whose CLI has no option for the
 # data directory (it is always .dynamodb/ in the checkout); the same function
 # is called with a temporary one instead, so tests never touch a developer's
-# data. Port 0: the front binds a free port and prints it.
+# data. Port 0: the front binds a free port and prints it. With
+# BOOTSTRAP_COMMAND naming one executable (the frozen build), serve runs it.
 SERVE_SCRIPT = """
 import logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                     format="emulator %(levelname)s %(name)s: %(message)s")
 from emulator.serve import serve
-serve(port=0, data_dir=Path(sys.argv[1]))
+frozen = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+serve(port=0, data_dir=Path(sys.argv[1]), frozen=frozen)
 """
 SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
 START_TIMEOUT_S = 120.0
@@ -58,8 +61,9 @@ class LiveService:
     def __init__(self, data_dir: Path) -> None:
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
+        frozen = shlex.split(os.environ.get("BOOTSTRAP_COMMAND", ""))
         self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVE_SCRIPT, str(data_dir)],
+            [sys.executable, "-c", SERVE_SCRIPT, str(data_dir), *frozen[:1]],
             cwd=PROJECT_ROOT,
             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
             stdin=subprocess.DEVNULL,
