@@ -59,6 +59,9 @@ class Peer:
     roots: Path | None = None
     task_root: Path | None = None
     note: str = ""
+    # Variables that differ from the deployed configuration (bench/run.py's
+    # BASE_ENV), e.g. telemetry off for the with/without comparison.
+    env: tuple[tuple[str, str], ...] = ()
 
     def command(self, workload: Workload) -> list[str]:
         """The argv that starts this peer for the workload."""
@@ -279,6 +282,21 @@ def frozen_peers(
         )
 
     return list(peers.values()), skipped
+
+
+# Logs as plain text and no traces, metrics or exporters: what the deployed
+# configuration costs on a cold start is the gap between the two peers.
+TELEMETRY_OFF_ENV = (("BOOTSTRAP_TELEMETRY", "off"), ("AWS_LAMBDA_LOG_FORMAT", "Text"))
+
+
+def telemetry_off_peer(peer: Peer) -> Peer:
+    """The same executable with logs as text and telemetry off."""
+    return replace(
+        peer,
+        name=f"{peer.name}:telemetry-off",
+        env=TELEMETRY_OFF_ENV,
+        note=f"{peer.note}, telemetry off".lstrip(", "),
+    )
 
 
 def zip_bytes(archive: Path = FUNCTION_ZIP) -> int | None:

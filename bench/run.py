@@ -41,6 +41,7 @@ from bench.peers import (
     frozen_peers,
     python_peers,
     real_python,
+    telemetry_off_peer,
     zip_bytes,
 )
 from bench.process import BUILD_DIR, REPO_ROOT, Spawner
@@ -139,6 +140,10 @@ class Bench:
         candidates: list[Peer] = []
         frozen, skipped = frozen_peers(extra=self.options.frozen)
         candidates += frozen
+        if frozen:
+            # The first layout found is measured once more with telemetry off,
+            # next to the deployed configuration (JSON logs, traces, metrics).
+            candidates.append(telemetry_off_peer(frozen[0]))
         self.skipped += skipped
         for peer in python_peers(python):
             try:
@@ -261,6 +266,7 @@ class Bench:
             env["TRUST_USER_ID_HEADER"] = "true"
             endpoint = self.tls_url if workload.tls else self.dynamodb_url
             env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint or ""
+        env.update(peer.env)
         bundle = self.trust_bundle(peer) if workload.tls else None
         if bundle is not None:
             env["AWS_CA_BUNDLE"] = str(bundle)

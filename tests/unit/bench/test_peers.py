@@ -6,7 +6,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-from bench.peers import floor_peers, frozen_peers, frozen_roots, real_python
+from bench.peers import (
+    Peer,
+    floor_peers,
+    frozen_peers,
+    frozen_roots,
+    real_python,
+    telemetry_off_peer,
+)
 
 
 def executable() -> Path:
@@ -103,3 +110,17 @@ def test_without_a_named_bundle_the_frozen_build_trusts_botocores_own() -> None:
 
     assert roots is not None
     assert roots.parts[-2:] == ("botocore", "cacert.pem")
+
+
+def test_telemetry_off_peer_runs_the_same_executable_with_telemetry_off() -> None:
+    peer = Peer(name="frozen:single", kind="frozen", argv=("/x/bootstrap",))
+
+    off = telemetry_off_peer(peer)
+
+    assert off.name == "frozen:single:telemetry-off"
+    assert off.argv == peer.argv
+    assert dict(off.env) == {
+        "BOOTSTRAP_TELEMETRY": "off",
+        "AWS_LAMBDA_LOG_FORMAT": "Text",
+    }
+    assert peer.env == ()
