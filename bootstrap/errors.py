@@ -29,6 +29,8 @@ class ErrorType:
     MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
     MARSHAL = "Runtime.MarshalError"
     UNMARSHAL = "Runtime.UnmarshalError"
+    # The handler ran out of memory: Lambda replaces such an environment.
+    OUT_OF_MEMORY = "Runtime.OutOfMemory"
     # A failure inside the runtime itself while it handled an invoke.
     RUNTIME = "Runtime.Unknown"
 

@@ -34,6 +34,7 @@ cdef class Worker:
     cdef object settings
     cdef object telemetry
     cdef object scope
+    cdef bint out_of_memory
 
     def __init__(self, client, handler, settings, telemetry=None):
         self.client = client
@@ -41,6 +42,7 @@ cdef class Worker:
         self.settings = settings
         self.telemetry = telemetry
         self.scope = None
+        self.out_of_memory = False
 
     def run(self):
         """
@@ -65,6 +67,16 @@ cdef class Worker:
                     "cannot post the result (%s); exiting",
                     exc,
                     request_id=invocation.request_id,
+                )
+                return 1
+
+            # A process that ran out of memory may hold half-built state in any
+            # module: end it after the report, as Lambda replaces such an
+            # environment, so the next invoke starts afresh.
+            if self.out_of_memory:
+                _log.error(
+                    "the handler raised MemoryError; exiting so that the next "
+                    "invoke gets a fresh process"
                 )
                 return 1
 
@@ -143,6 +155,11 @@ cdef class Worker:
             self.scope = self.telemetry.start_invocation(context, event)
         try:
             result = self.handler(event, context)
+        except MemoryError as exc:
+            self.out_of_memory = True
+            self._finish_scope(None, exc)
+            self._post_failure(invocation, exc, ErrorType.OUT_OF_MEMORY)
+            return
         except Exception as exc:
             self._finish_scope(None, exc)
             self._post_failure(invocation, exc, None)

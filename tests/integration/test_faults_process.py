@@ -58,19 +58,13 @@ def test_unbounded_allocation_is_a_memory_error_and_the_function_goes_on(
 
     error = json.loads(greedy.body)
     assert greedy.function_error == "Unhandled"
-    assert error["errorType"] in ("MemoryError", "Runtime.OutOfMemory")
+    assert error["errorType"] == "Runtime.OutOfMemory"
     assert error["requestId"] == greedy.request_id
     assert json.loads(after.body)["event"] == {"n": 2}
     assert json.loads(before.body)["event"] == {"n": 1}
     assert "MemoryError" in emulator.logs()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runtime reports a MemoryError and keeps the process; Lambda "
-    "replaces an environment that ran out of memory (Runtime.OutOfMemory), "
-    "and a process that hit its limit may hold half-built state",
-)
 def test_unbounded_allocation_gets_the_next_invoke_a_fresh_process(
     lambda_runtime: Start,
 ) -> None:
