@@ -55,7 +55,8 @@ lint: dev lint-deploy  ## static checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/cython-lint $(PYX)
+	# cython-lint runs pycodestyle by name: it must find the venv's on PATH.
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/cython-lint $(PYX)
 
 serve: dev  ## the sessions API on 127.0.0.1:3000 with DynamoDB Local
 	$(PY) -m emulator serve
