@@ -102,6 +102,19 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         ),
         Option("--include-module=build.embedded", "see the line above"),
         Option(
+            "--include-module=build.lazy",
+            "the lazy stand-ins anti-bloat.yml puts in botocore's imports",
+        ),
+        Option(
+            "--include-package=jmespath",
+            "paginators, waiters and endpoint rules import it on first use "
+            "through a stand-in, out of Nuitka's sight",
+        ),
+        Option(
+            "--include-module=xml.etree.ElementTree",
+            "same for XML protocols (botocore.compat and botocore.serialize)",
+        ),
+        Option(
             "--noinclude-data-files=botocore/data/*",
             "the 400+ service models (tens of MB) a DynamoDB function never "
             "reads; the few it reads are compiled in (embedded_files)",
