@@ -47,7 +47,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
     # The parser botocore catches XML errors from (pyexpat is not compiled in,
     # so the frozen binary parses no XML): its errors must still be caught.
-    xml_errors_caught = issubclass(compat.ETree.ParseError, compat.XMLParseError)
+    # (ETree is compat's own name for the module, absent from the type stubs.)
+    element_tree = compat.ETree  # type: ignore[attr-defined]
+    xml_errors_caught = issubclass(element_tree.ParseError, compat.XMLParseError)
 
     return {
         "loaded_at_init": loaded_at_init,
