@@ -49,6 +49,12 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--frozen", type=Path, help="the frozen bootstrap executable")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="DynamoDB Local's data directory (default: .dynamodb/ in the checkout)",
+    )
     parser.add_argument("--timeout-s", type=float, default=10.0)
     parser.add_argument("--memory-mb", type=int, default=256)
     parser.add_argument("--concurrency", type=int, default=1)
@@ -123,6 +129,7 @@ def _serve(args_in: list[str]) -> int:
             port=args.port,
             frozen=args.frozen,
             timeout_s=args.timeout_s,
+            data_dir=args.data_dir,
             memory_mb=args.memory_mb,
             concurrency=args.concurrency,
         )

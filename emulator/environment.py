@@ -180,11 +180,19 @@ class Invocation:
 class PostRefusedError(Exception):
     """A runtime post the environment refuses; carries the Runtime API answer."""
 
-    def __init__(self, status_code: int, error_type: str, message: str) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        error_type: str,
+        message: str,
+        after_answer: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.error_type = error_type
         self.message = message
+        # What to do once the runtime has its answer (e.g. end its process).
+        self.after_answer = after_answer
 
 
 @dataclass
@@ -386,11 +394,17 @@ class ExecutionEnvironment:
         with self._cond:
             generation = self._current_generation
             if self._init_error is not None:
-                self._fail_init(self._init_error)
+                # The process is ended only after the runtime has read its 403:
+                # killed first, it would never see the answer the real API sends.
+                process = self._process
+                self._fail_queued(self._init_error)
+                if process is not None:
+                    self._discard_process()
                 raise PostRefusedError(
                     403,
                     "InvalidStateTransition",
                     "State transition from InitError to Ready failed",
+                    after_answer=process.kill if process is not None else None,
                 )
 
             # Coming back for work is what completes the previous invoke.

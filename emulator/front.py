@@ -22,13 +22,18 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from emulator.environment import Chunk, End, Head, Invocation
 from emulator.errors import EmulatorError, ProtocolError
-from emulator.wire import ChunkedReader, encode_chunk, encode_last_chunk
+from emulator.wire import (
+    ChunkedReader,
+    LoopbackHTTPServer,
+    encode_chunk,
+    encode_last_chunk,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -260,12 +265,8 @@ def _header_value(value: Any) -> str:
     return text
 
 
-class FrontServer(ThreadingHTTPServer):
+class FrontServer(LoopbackHTTPServer):
     """The API Gateway stand-in on 127.0.0.1; `submit` starts one invoke."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
 
     def __init__(self, submit: Callable[[bytes], Invocation], port: int = 3000) -> None:
         super().__init__(("127.0.0.1", port), FrontHandler)

@@ -25,8 +25,10 @@ REGION = "us-east-1"
 def run_front(emulator: Emulator, port: int) -> None:
     """Serve HTTP on 127.0.0.1:`port` in front of `emulator` until interrupted."""
     front = FrontServer(emulator.submit, port)
-    print(f"serving on http://127.0.0.1:{front.port}", flush=True)
     try:
+        # Inside the try: a SIGTERM right after the line is printed must still
+        # end in a clean shutdown.
+        print(f"serving on http://127.0.0.1:{front.port}", flush=True)
         front.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         logger.info("interrupted; shutting down")
@@ -38,13 +40,17 @@ def serve(  # noqa: PLR0913 - one keyword per command-line option
     *,
     port: int = 3000,
     frozen: Path | None = None,
-    data_dir: Path = PROJECT_ROOT / ".dynamodb",
+    data_dir: Path | None = None,
     timeout_s: float = 10.0,
     memory_mb: int = 256,
     concurrency: int = 1,
 ) -> None:
     """
     Run the sessions API with DynamoDB Local until SIGINT or SIGTERM.
+
+    Args:
+        data_dir: DynamoDB Local's data directory; .dynamodb/ in the checkout
+            when None, so sessions survive a restart of `make serve`.
 
     Raises:
         EmulatorError: DynamoDB Local could not start.
@@ -57,6 +63,7 @@ def serve(  # noqa: PLR0913 - one keyword per command-line option
     from handler.table import ensure_table  # noqa: PLC0415
 
     signal.signal(signal.SIGTERM, _interrupt)
+    data_dir = data_dir or PROJECT_ROOT / ".dynamodb"
     with DynamoDBLocal(data_dir=data_dir) as dynamodb:
         # DynamoDB Local keeps one database per access key and region: the
         # table is created with the very credentials the function gets.

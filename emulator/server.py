@@ -29,7 +29,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from emulator.environment import (
@@ -49,7 +49,12 @@ from emulator.environment import (
     error_body,
 )
 from emulator.errors import ProtocolError
-from emulator.wire import ChunkedReader, encode_chunk, encode_last_chunk
+from emulator.wire import (
+    ChunkedReader,
+    LoopbackHTTPServer,
+    encode_chunk,
+    encode_last_chunk,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +94,8 @@ class RuntimeExchange:
     at_s: float
 
 
-class EmulatorServer(ThreadingHTTPServer):
+class EmulatorServer(LoopbackHTTPServer):
     """A threading HTTP server bound to loopback that knows its environment."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
 
     def __init__(self, environment: ExecutionEnvironment, port: int = 0) -> None:
         super().__init__(("127.0.0.1", port), RequestHandler)
@@ -518,9 +519,13 @@ class RequestHandler(BaseHTTPRequestHandler):
             refused.status_code,
             refused.message,
         )
-        self._answer_runtime(
-            refused.status_code, error_body(refused.error_type, refused.message)
-        )
+        try:
+            self._answer_runtime(
+                refused.status_code, error_body(refused.error_type, refused.message)
+            )
+        finally:
+            if refused.after_answer is not None:
+                refused.after_answer()
 
     def _protocol_error(self, exc: Exception) -> None:
         logger.warning("bad request on %s (%s); closing the connection", self.path, exc)

@@ -14,10 +14,15 @@ Wire format (RFC 9112, section 7.1):
     \\r\\n
 """
 
+import logging
+import sys
 from collections.abc import Iterator
-from typing import Protocol
+from http.server import ThreadingHTTPServer
+from typing import Any, Protocol
 
 from emulator.errors import ProtocolError
+
+logger = logging.getLogger(__name__)
 
 # Bounds on what a peer may send outside chunk data, so that garbage fails fast
 # instead of growing a buffer: a size line or trailer line, and the trailer count.
@@ -126,3 +131,25 @@ def encode_last_chunk(trailers: dict[str, str] | None = None) -> bytes:
     lines.append(b"\r\n")
 
     return b"".join(lines)
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """
+    A threading HTTP server on 127.0.0.1 whose peers may vanish at any time.
+
+    A runtime that is killed, or a client that gives up, resets its connection
+    mid-request: that is the normal life of a local Lambda, so it is logged at
+    DEBUG instead of socketserver's traceback on stderr.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a peer's reset quietly; anything else as the error it is."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            logger.debug("peer %s went away: %s", client_address, error)
+            return
+        logger.exception("error while serving %s", client_address)

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +175,13 @@ def test_prelude_defaults_to_200_and_maps_cookies() -> None:
 def test_prelude_that_is_not_a_valid_object_is_rejected(prelude: bytes) -> None:
     with pytest.raises(FunctionAnswerError):
         parse_prelude(prelude)
+
+
+def test_serve_command_line_takes_a_data_directory(tmp_path: Path) -> None:
+    from emulator.cli import _serve_parser  # noqa: PLC0415 - the CLI's own parser
+
+    args = _serve_parser().parse_args(["--data-dir", str(tmp_path)])
+    default = _serve_parser().parse_args([])
+
+    assert args.data_dir == tmp_path
+    assert default.data_dir is None
