@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -108,14 +109,25 @@ def invoke(
     return answer
 
 
-def output_lines(emulator: Emulator) -> list[dict[str, Any]]:
-    """Every line the function wrote, each parsed as JSON (a failure fails)."""
-    lines = []
-    for text in emulator.logs().splitlines():
-        if text.strip():
-            lines.append(json.loads(text))
+def output_lines(
+    emulator: Emulator, *, expected_records: int = 0, timeout_s: float = 10.0
+) -> list[dict[str, Any]]:
+    """
+    Every line the function wrote, each parsed as JSON (a failure fails).
 
-    return lines
+    The emulator reads the function's output on a thread of its own, so the
+    lines of the last invoke may land just after its answer: wait until at
+    least `expected_records` metric (EMF) lines, one per invoke, are there.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lines = [
+            json.loads(text) for text in emulator.logs().splitlines() if text.strip()
+        ]
+        records = sum(1 for line in lines if "_aws" in line)
+        if records >= expected_records or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 def test_server_span_has_traceparent_parent_and_dynamodb_child(
@@ -236,7 +248,7 @@ def test_every_line_is_json_with_ids_and_one_access_line_per_invocation(
 
     invoke(emulator, "POST", "/sessions", body={}, trace_id=trace)
     invoke(emulator, "GET", "/sessions/missing", trace_id=trace)
-    lines = output_lines(emulator)
+    lines = output_lines(emulator, expected_records=2)
     logs = [line for line in lines if "_aws" not in line]
     access = [line for line in logs if line["logger"] == "bootstrap.access"]
 
@@ -263,7 +275,8 @@ def test_emf_lines_validate_and_count_cold_start_errors_and_latency(
 
     invoke(emulator, "POST", "/sessions", body={})
     invoke(emulator, "GET", "/sessions/missing")
-    records = [line for line in output_lines(emulator) if "_aws" in line]
+    lines = output_lines(emulator, expected_records=2)
+    records = [line for line in lines if "_aws" in line]
 
     assert len(records) == 2
     for record in records:
