@@ -45,7 +45,7 @@ def wait_until_gone(pid: int, timeout_s: float = 10.0) -> bool:
 # ------------------------------------------------------------------ memory
 
 
-def test_unbounded_allocation_is_a_memory_error_and_the_function_goes_on(
+def test_unbounded_allocation_is_reported_as_out_of_memory_and_service_goes_on(
     lambda_runtime: Start,
 ) -> None:
     emulator = lambda_runtime(
