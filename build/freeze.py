@@ -287,7 +287,12 @@ def write_embedded_files(site_packages: Path, target: Path) -> int:
 
 def compile_payload_loader(work_dir: Path) -> Path:
     """Compile build/loader/payload.c, the dlopen wrapper of the single file."""
-    target = work_dir / "payload.o"
+    return compile_loader_object(work_dir, "payload")
+
+
+def compile_loader_object(work_dir: Path, name: str) -> Path:
+    """Compile build/loader/<name>.c into an object linked into the binary."""
+    target = work_dir / f"{name}.o"
     command = [
         os.environ.get("CC", "cc"),
         "-O2",
@@ -295,7 +300,7 @@ def compile_payload_loader(work_dir: Path) -> Path:
         "-Wall",
         "-Werror",
         "-c",
-        str(BUILD_DIR / "loader" / "payload.c"),
+        str(BUILD_DIR / "loader" / f"{name}.c"),
         "-o",
         str(target),
     ]
@@ -326,13 +331,21 @@ def freeze(output_dir: Path, jobs: int | None = None) -> Path:
     generated = WORK_DIR / "generated"
     write_embedded_files(site_packages, generated / "embedded_files.py")
     payload_object = compile_payload_loader(WORK_DIR)
+    startup_object = compile_loader_object(WORK_DIR, "startup")
 
     options = nuitka_options(output_dir, jobs or os.cpu_count() or 1)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(generated), str(ROOT)])
-    # The single-file loader wraps dlopen at link time (see payload.c).
+    # The single-file loader wraps dlopen at link time (see payload.c), and
+    # startup.c drops Nuitka's inspect patch from every cold start.
     env["LDFLAGS"] = " ".join(
-        [env.get("LDFLAGS", ""), "-Wl,--wrap=dlopen", str(payload_object)]
+        [
+            env.get("LDFLAGS", ""),
+            "-Wl,--wrap=dlopen",
+            "-Wl,--wrap=patchInspectModule",
+            str(payload_object),
+            str(startup_object),
+        ]
     ).strip()
     command = [sys.executable, "-m", "nuitka", *(o.flag for o in options)]
     command.append(str(ROOT / "bootstrap"))

@@ -67,6 +67,19 @@ def test_frozen_process_imports_none_of_the_excluded_modules(
     assert [name for name in EXCLUDED_MODULES if name in loaded] == []
 
 
+def test_frozen_start_up_skips_nuitkas_inspect_patch(
+    frozen_bootstrap: Path, lambda_runtime: Callable[..., Any]
+) -> None:
+    # build/loader/startup.c: Nuitka's main() would import inspect and ast at
+    # every cold start; a handler that imports neither must find neither.
+    emulator = lambda_runtime("tests.frozen.handlers.modules.handler")
+
+    loaded = set(json.loads(emulator.invoke(b"{}").body))
+
+    assert "bootstrap.loop" in loaded
+    assert {"inspect", "ast", "dis", "tokenize"} & loaded == set()
+
+
 def test_frozen_process_verifies_tls_with_the_bundle_in_the_binary(
     introspection: dict[str, Any], frozen_layout: Path
 ) -> None:
