@@ -285,13 +285,11 @@ def write_embedded_files(site_packages: Path, target: Path) -> int:
     return total
 
 
-def compile_payload_loader(work_dir: Path) -> Path:
-    """Compile build/loader/payload.c, the dlopen wrapper of the single file."""
-    return compile_loader_object(work_dir, "payload")
-
-
 def compile_loader_object(work_dir: Path, name: str) -> Path:
-    """Compile build/loader/<name>.c into an object linked into the binary."""
+    """
+    Compile build/loader/<name>.c into an object linked into the binary:
+    payload.c (the single file's dlopen wrapper) or startup.c.
+    """
     target = work_dir / f"{name}.o"
     command = [
         os.environ.get("CC", "cc"),
@@ -330,7 +328,7 @@ def freeze(output_dir: Path, jobs: int | None = None) -> Path:
     site_packages = Path(botocore.__file__ or "").parent.parent
     generated = WORK_DIR / "generated"
     write_embedded_files(site_packages, generated / "embedded_files.py")
-    payload_object = compile_payload_loader(WORK_DIR)
+    payload_object = compile_loader_object(WORK_DIR, "payload")
     startup_object = compile_loader_object(WORK_DIR, "startup")
 
     options = nuitka_options(output_dir, jobs or os.cpu_count() or 1)

@@ -147,7 +147,7 @@ def loader_folder(tmp_path: Path) -> Path:
         "-lleaf",
         "-Wl,-rpath,$ORIGIN",
     )
-    payload_object = freeze.compile_payload_loader(tmp_path)
+    payload_object = freeze.compile_loader_object(tmp_path, "payload")
     compile_c(
         LOADER_PROGRAM,
         folder / "bootstrap",
