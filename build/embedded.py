@@ -1,16 +1,18 @@
 """Serve botocore's data files and CA bundle from constants in the frozen binary.
 
-The frozen `bootstrap` carries no botocore data folder: the build writes the
-few files a DynamoDB client reads (its service model, endpoint rules, the
-partitions and defaults) into a generated module, `embedded_files`, that Nuitka
-compiles in, already decompressed. Nuitka's anti-bloat configuration
+The frozen `bootstrap` carries no botocore data folder: the build parses the
+few JSON files a DynamoDB client reads (its service model, endpoint rules, the
+partitions and defaults) and writes them, marshalled, into a generated module,
+`embedded_files`, that Nuitka compiles in. Nuitka's anti-bloat configuration
 (build/anti-bloat.yml) rewrites the file-system calls of `botocore.loaders` to
-go through `botocore_fs`, which finds those files as if they were on disk.
+go through `botocore_fs`, which finds those files as if they were on disk and
+hands the loader their content already parsed.
 
-Why: a single-file `bootstrap` has no folder to read data from, and even the
-folder layout saves botocore's scan of ~420 service folders and a gunzip per
-model on every cold start. Paths outside the data folder (a user's
-~/.aws/models, AWS_DATA_PATH) still go to the real file system.
+Why: a single-file `bootstrap` has no folder to read data from; the folder
+layout would still pay botocore's scan of ~420 service folders, a gunzip per
+model, and JSON parsing with an OrderedDict per object (unmarshalling the same
+data is several times faster). Paths outside the data folder (a user's
+~/.aws/models, AWS_DATA_PATH) still go to the real file system and to JSON.
 
 The CA bundle botocore verifies TLS with must be a path (ssl reads it per
 connection): `install_ca_bundle` makes botocore's `where()` return an anonymous
@@ -20,11 +22,11 @@ explicit `verify=` still win, as in stock botocore.
 
 from __future__ import annotations
 
-import io
+import marshal
 import os
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import IO
+from typing import Any
 
 
 class EmbeddedTree:
@@ -63,10 +65,10 @@ class EmbeddedTree:
         except KeyError:
             raise FileNotFoundError(path) from None
 
-    def open(self, path: str) -> IO[bytes]:
-        """A binary stream over one embedded file."""
+    def read(self, path: str) -> bytes:
+        """The bytes of one embedded file."""
         try:
-            return io.BytesIO(self.files[os.path.normpath(path)])
+            return self.files[os.path.normpath(path)]
         except KeyError:
             raise FileNotFoundError(path) from None
 
@@ -113,13 +115,18 @@ class EmbeddedFileSystem:
         tree = self._owner(path)
         return tree.listdir(path) if tree else os.listdir(path)
 
-    def open_json(self, path: str, mode: str = "rb") -> IO[bytes]:
-        """The opener botocore uses for `.json` files, the tree first."""
+    def load_json(self, path: str) -> Any | None:
+        """
+        The parsed content of an embedded JSON file; None for any other path.
+
+        The tree holds each file as the marshal of its parsed JSON, written by
+        build/freeze.py; botocore's loader parses everything else itself.
+        """
         tree = self._owner(path)
-        if tree:
-            return tree.open(path)
-        stream: IO[bytes] = open(path, mode)
-        return stream
+        if tree is None or not tree.isfile(path):
+            return None
+        # Written by our own build into the binary: nothing untrusted.
+        return marshal.loads(tree.read(path))  # noqa: S302
 
 
 def _botocore_tree() -> EmbeddedTree | None:

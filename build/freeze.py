@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
+import marshal
 import os
 import platform
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import botocore
 
@@ -114,6 +117,12 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
             "--include-module=xml.etree.ElementTree",
             "same for XML protocols (botocore.compat and botocore.serialize)",
         ),
+        Option(
+            "--include-package=dateutil.parser",
+            "same for timestamps and credential expiry (botocore.utils, "
+            "botocore.credentials, botocore.tokens)",
+        ),
+        Option("--include-package=dateutil.tz", "see the line above"),
         Option(
             "--noinclude-data-files=botocore/data/*",
             "the 400+ service models (tens of MB) a DynamoDB function never "
@@ -244,9 +253,48 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
     ]
 
 
+# The services whose endpoints the function resolves. endpoints.json lists
+# every AWS service in every partition (1.2 MB); the resolver only ever looks
+# up the client's own service, so the rest is dropped from each partition.
+ENDPOINT_SERVICES = frozenset(("dynamodb",))
+
+
+def trim_endpoints(endpoints: dict[str, Any]) -> dict[str, Any]:
+    """endpoints.json with only ENDPOINT_SERVICES left in each partition."""
+    partitions = [
+        {
+            **partition,
+            "services": {
+                name: service
+                for name, service in partition["services"].items()
+                if name in ENDPOINT_SERVICES
+            },
+        }
+        for partition in endpoints["partitions"]
+    ]
+
+    return {**endpoints, "partitions": partitions}
+
+
+def parsed_botocore_data(data_dir: Path, name: str) -> Any:
+    """One of BOTOCORE_DATA as botocore's loader sees it (dicts, not OrderedDicts)."""
+    raw = (data_dir / name).read_bytes()
+    if name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    content = json.loads(raw)
+    if name == "endpoints.json":
+        content = trim_endpoints(content)
+
+    return content
+
+
 def write_embedded_files(site_packages: Path, target: Path) -> int:
     """
     Generate `embedded_files.py`: the botocore data and CA bundle it reads.
+
+    Each data file is stored as the marshal of its parsed JSON, which
+    build/embedded.py hands to botocore's loader: no gunzip and no JSON
+    parsing at run time.
 
     Args:
         site_packages: where botocore is installed.
@@ -263,10 +311,7 @@ def write_embedded_files(site_packages: Path, target: Path) -> int:
     ]
     total = 0
     for source in BOTOCORE_DATA:
-        raw = (data_dir / source).read_bytes()
-        if source.endswith(".gz"):
-            # Stored decompressed: gunzip on every cold start buys nothing.
-            raw = gzip.decompress(raw)
+        raw = marshal.dumps(parsed_botocore_data(data_dir, source))
         total += len(raw)
         lines.append(f"    {source.removesuffix('.gz')!r}: {raw!r},")
     lines.append("}")

@@ -1,16 +1,32 @@
 """Stand-ins the frozen build puts where botocore imports what DynamoDB never runs.
 
-build/anti-bloat.yml rewrites a few botocore imports at compile time to use these:
-a module proxy that imports the real module on first attribute access (jmespath,
-xml.etree.ElementTree), and a docstring builder that builds nothing (the frozen
-binary drops docstrings anyway, so botocore.docs and its HTML and ReST machinery
-would be imported for text nobody can read). Each stand-in keeps the behaviour a
-DynamoDB client relies on; only the import moves off the cold path.
+build/anti-bloat.yml rewrites botocore and urllib3 imports at compile time to use
+these:
+
+- a module proxy that imports the real module on first attribute access
+  (jmespath, xml.etree.ElementTree, configparser, shlex, subprocess, getpass,
+  tempfile, dateutil.parser);
+- a function proxy that imports its module on first call (dateutil's time
+  zones, which botocore calls but never type-checks against);
+- a Decimal type that matches Decimal instances without importing decimal
+  (the frozen binary has only the pure-Python _pydecimal, whose import alone
+  costs more than a DynamoDB call);
+- urllib.request's proxy lookups answered from the environment while it holds
+  no proxy variable, the only case in which they need no urllib.request;
+- a docstring builder that builds nothing (the frozen binary drops docstrings
+  anyway, so botocore.docs and its HTML and ReST machinery would be imported
+  for text nobody can read).
+
+Each stand-in keeps the behaviour a DynamoDB client relies on; only the import
+moves off the cold path.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+import os
+import sys
+from collections.abc import Callable, Mapping
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 
@@ -41,3 +57,83 @@ class LazyModule:
 def no_docstring(*args: object, **kwargs: object) -> None:
     """Stand in for botocore's lazily built docstrings: the binary has none."""
     return None
+
+
+def lazy_submodule(dotted: str) -> SimpleNamespace:
+    """
+    Stand in for `import package.submodule`, which binds the name `package`.
+
+    lazy_submodule("dateutil.parser") gives an object whose `parser` attribute
+    is a LazyModule, so `dateutil.parser.parse(...)` in the edited module
+    imports dateutil.parser at that call and not before.
+    """
+    _, _, submodule = dotted.partition(".")
+    if not submodule or "." in submodule:
+        raise ValueError(f"expected package.submodule, got {dotted!r}")
+
+    return SimpleNamespace(**{submodule: LazyModule(dotted)})
+
+
+def lazy_callable(module: str, name: str) -> Callable[..., Any]:
+    """
+    A function that imports `module` on its first call and calls `module.name`.
+
+    For names botocore only calls (tzutc(), tzlocal(), subprocess.Popen as a
+    default argument); never for names a module tests with isinstance.
+    """
+    target: list[Callable[..., Any]] = []
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not target:
+            target.append(getattr(__import__(module, fromlist=["_"]), name))
+        return target[0](*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__module__ = module
+
+    return call
+
+
+class _LazyDecimalMeta(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        # A Decimal instance can only exist once decimal (or _pydecimal, which
+        # the frozen decimal is) has been imported by whoever created it.
+        for module_name in ("decimal", "_pydecimal"):
+            module = sys.modules.get(module_name)
+            if module is not None and isinstance(instance, module.Decimal):
+                return True
+        return False
+
+
+class LazyDecimal(metaclass=_LazyDecimalMeta):
+    """Matches Decimal instances in isinstance checks without importing decimal."""
+
+
+# What `decimal` means in the edited modules: they only use decimal.Decimal,
+# and only in isinstance checks.
+lazy_decimal = SimpleNamespace(Decimal=LazyDecimal)
+
+
+def _holds_proxy_variables(environ: Mapping[str, str]) -> bool:
+    # urllib.request.getproxies_environment reads every variable whose name,
+    # lowercased, ends in "_proxy"; without one it finds no proxy.
+    return any(name.lower().endswith("_proxy") for name in environ)
+
+
+def getproxies() -> dict[str, str]:
+    """urllib.request.getproxies, importing it only when a proxy variable is set."""
+    if not _holds_proxy_variables(os.environ):
+        return {}
+    import urllib.request  # noqa: PLC0415 - the whole point is to defer it
+
+    return urllib.request.getproxies()
+
+
+def proxy_bypass(host: str) -> bool:
+    """urllib.request.proxy_bypass, importing it only when a proxy variable is set."""
+    if not _holds_proxy_variables(os.environ):
+        # No no_proxy variable: urllib bypasses nothing.
+        return False
+    import urllib.request  # noqa: PLC0415 - the whole point is to defer it
+
+    return bool(urllib.request.proxy_bypass(host))

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import marshal
 import shutil
 import subprocess
 import sys
 import types
 from pathlib import Path
 
+import botocore.session
 import pytest
-import yaml
 from botocore import loaders
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 
 from build import checks, elf, embedded, freeze, single
 from build.embedded import EmbeddedTree
 from build.errors import BuildError
+from tests.frozen.antibloat import rewritten_module
 
 HYPOT_PROGRAM = r"""
 #include <math.h>
@@ -225,31 +230,21 @@ def test_objects_are_ordered_after_the_libraries_they_link(
 def test_embedded_tree_answers_like_a_file_system() -> None:
     tree = EmbeddedTree(
         "/pkg/data",
-        {"endpoints.json": b"{}", "dynamodb/2012-08-10/service-2.json": b"[]"},
+        {
+            "endpoints.json": marshal.dumps({}),
+            "dynamodb/2012-08-10/service-2.json": marshal.dumps([]),
+        },
     )
 
     assert tree.isfile("/pkg/data/endpoints.json")
     assert tree.isdir("/pkg/data/dynamodb/2012-08-10")
     assert not tree.isfile("/pkg/data/s3/2006-03-01/service-2.json")
     assert tree.listdir("/pkg/data") == ["dynamodb", "endpoints.json"]
-    assert tree.open("/pkg/data/dynamodb/2012-08-10/service-2.json").read() == b"[]"
+    assert (
+        marshal.loads(tree.read("/pkg/data/dynamodb/2012-08-10/service-2.json")) == []
+    )
     with pytest.raises(FileNotFoundError):
         tree.listdir("/pkg/data/s3")
-
-
-def rewritten_botocore_loaders(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    """botocore.loaders with anti-bloat.yml's compile-time edits applied."""
-    config = yaml.safe_load((freeze.BUILD_DIR / "anti-bloat.yml").read_text())
-    entry = next(e for e in config if e["module-name"] == "botocore.loaders")
-    source = Path(loaders.__file__ or "").read_text()
-    for old, new in entry["anti-bloat"][0]["replacements_plain"].items():
-        assert old in source, f"botocore.loaders no longer contains {old!r}"
-        source = source.replace(old, new)
-    module = types.ModuleType("rewritten_loaders")
-    module.__file__ = loaders.__file__
-    exec(compile(source, "rewritten_loaders", "exec"), module.__dict__)  # noqa: S102
-
-    return module
 
 
 def test_rewritten_botocore_loader_reaches_the_disk_only_through_the_tree(
@@ -257,14 +252,17 @@ def test_rewritten_botocore_loader_reaches_the_disk_only_through_the_tree(
 ) -> None:
     tree = EmbeddedTree(
         loaders.Loader.BUILTIN_DATA_PATH,
-        {"fake-service/2020-01-01/service-2.json": b'{"metadata": {"x": 1}}'},
+        {
+            "fake-service/2020-01-01/service-2.json": marshal.dumps(
+                {"metadata": {"x": 1}}
+            )
+        },
     )
     monkeypatch.setattr(
         embedded, "botocore_fs", embedded.EmbeddedFileSystem(lambda: tree)
     )
 
-    rewritten = rewritten_botocore_loaders(monkeypatch)
-    loader = rewritten.Loader()
+    loader = rewritten_module("botocore.loaders").Loader()
     services = loader.list_available_services("service-2")
     model = loader.load_service_model("fake-service", "service-2")
 
@@ -276,14 +274,98 @@ def test_rewritten_botocore_loader_reaches_the_disk_only_through_the_tree(
 def test_embedded_file_system_sends_other_paths_to_the_disk(tmp_path: Path) -> None:
     (tmp_path / "on-disk.json").write_text("{}")
     fs = embedded.EmbeddedFileSystem(
-        lambda: EmbeddedTree("/nowhere/data", {"a.json": b"[]"})
+        lambda: EmbeddedTree("/nowhere/data", {"a.json": marshal.dumps([1])})
     )
 
     assert fs.isfile(str(tmp_path / "on-disk.json"))
     assert fs.isfile("/nowhere/data/a.json")
     assert fs.listdir(str(tmp_path)) == ["on-disk.json"]
-    assert fs.open_json("/nowhere/data/a.json").read() == b"[]"
+    assert fs.load_json("/nowhere/data/a.json") == [1]
+    # Paths outside the tree are botocore's to open and parse.
+    assert fs.load_json(str(tmp_path / "on-disk.json")) is None
     assert not fs.exists("/nowhere/data/b.json")
+
+
+def test_embedded_data_loads_as_stock_botocore_loads_it(tmp_path: Path) -> None:
+    # What the frozen loader hands botocore must equal what stock botocore
+    # parses from disk, file by file (endpoints.json is checked separately,
+    # since the build trims it).
+    site_packages = Path(loaders.__file__ or "").parent.parent
+    target = tmp_path / "embedded_files.py"
+    freeze.write_embedded_files(site_packages, target)
+    generated: dict[str, object] = {}
+    exec(compile(target.read_text(), str(target), "exec"), generated)  # noqa: S102
+    stock = loaders.JSONFileLoader()
+    data_dir = Path(loaders.Loader.BUILTIN_DATA_PATH)
+
+    embedded_data = generated["BOTOCORE_DATA"]
+    assert isinstance(embedded_data, dict)
+    assert sorted(embedded_data) == sorted(
+        name.removesuffix(".gz") for name in freeze.BOTOCORE_DATA
+    )
+    for name, marshalled in embedded_data.items():
+        if name == "endpoints.json":
+            continue
+        expected = stock.load_file(str(data_dir / name.removesuffix(".json")))
+        assert marshal.loads(marshalled) == expected, name
+
+
+# Regions of every partition the trimmed endpoints.json must still resolve.
+REGIONS = (
+    "us-east-1",
+    "eu-west-1",
+    "ap-southeast-2",
+    "cn-north-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "eu-isoe-west-1",
+    "local",
+)
+ENDPOINT_VARIANTS = (
+    {},
+    {"use_fips_endpoint": True},
+    {"use_dualstack_endpoint": True},
+)
+
+
+def _resolved_endpoint(
+    data_path: Path | None, region: str, variant: dict[str, bool]
+) -> tuple[str, str, str]:
+    session = botocore.session.Session()
+    if data_path is not None:
+        # Searched before botocore's own data folder, as AWS_DATA_PATH is.
+        session.set_config_variable("data_path", str(data_path))
+    try:
+        client = session.create_client(
+            "dynamodb",
+            region_name=region,
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            config=Config(**variant),
+        )
+    except BotoCoreError as error:
+        # A variant a partition does not offer must fail the same way too.
+        return type(error).__name__, str(error), ""
+    signer = client._request_signer
+
+    return client.meta.endpoint_url, signer.region_name, signer.signing_name
+
+
+@pytest.mark.parametrize(
+    "variant", ENDPOINT_VARIANTS, ids=("plain", "fips", "dualstack")
+)
+def test_trimmed_endpoints_resolve_dynamodb_as_the_full_file_does(
+    tmp_path: Path, variant: dict[str, bool]
+) -> None:
+    data_dir = Path(loaders.Loader.BUILTIN_DATA_PATH)
+    trimmed = freeze.parsed_botocore_data(data_dir, "endpoints.json")
+    (tmp_path / "endpoints.json").write_text(json.dumps(trimmed))
+
+    for region in REGIONS:
+        assert _resolved_endpoint(tmp_path, region, variant) == _resolved_endpoint(
+            None, region, variant
+        ), region
+    assert len(json.dumps(trimmed)) < 100_000
 
 
 def test_ca_bundle_is_served_from_a_memory_file_when_not_on_disk(

@@ -2,43 +2,146 @@
 
 from __future__ import annotations
 
-import importlib.util
+import copy
+import decimal
+import importlib
 import json
+import os
+import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from build import freeze
-from build.lazy import LazyModule, no_docstring
-
-
-def _replacements() -> list[tuple[str, str]]:
-    """(module, text to replace) for every compile-time edit of anti-bloat.yml."""
-    config = yaml.safe_load((freeze.BUILD_DIR / "anti-bloat.yml").read_text())
-
-    return [
-        (entry["module-name"], old)
-        for entry in config
-        for edit in entry["anti-bloat"]
-        for old in edit.get("replacements_plain", {})
-    ]
+from build import freeze, lazy
+from build.lazy import (
+    LazyModule,
+    lazy_callable,
+    lazy_decimal,
+    lazy_submodule,
+    no_docstring,
+)
+from tests.frozen.antibloat import edits, installed_source, rewritten_module
 
 
-@pytest.mark.parametrize(("module", "old"), _replacements())
+@pytest.mark.parametrize(
+    ("module", "old"),
+    [(module, old) for module, pairs in edits().items() for old, _ in pairs],
+)
 def test_every_compile_time_edit_still_matches_the_installed_source(
     module: str, old: str
 ) -> None:
     # A text that no longer matches (a botocore upgrade) would leave the
     # module unedited: the cold path silently grows back.
-    spec = importlib.util.find_spec(module)
-    assert spec is not None and spec.origin is not None
-    source = Path(spec.origin).read_text(encoding="utf-8")
+    _, source = installed_source(module)
 
     assert old in source
+
+
+@pytest.mark.parametrize("module", sorted(edits()))
+def test_every_edited_module_still_runs_its_body(module: str) -> None:
+    # An edit that breaks a module body (a name used before the stand-in
+    # that defines it) fails here, not in the middle of a frozen build.
+    rewritten = rewritten_module(module)
+
+    assert rewritten.__name__ == module
+
+
+@pytest.mark.parametrize(
+    ("module", "class_name", "field", "value"),
+    [
+        ("botocore.context", "ClientContext", "features", {"waiter"}),
+        ("botocore.plugin", "PluginContext", "plugins", "a,b"),
+    ],
+)
+def test_written_out_contexts_behave_as_the_dataclasses(
+    module: str, class_name: str, field: str, value: object
+) -> None:
+    stock = getattr(importlib.import_module(module), class_name)
+    written = getattr(rewritten_module(module), class_name)
+
+    for args, kwargs in (((), {}), ((value,), {}), ((), {field: value})):
+        expected, actual = stock(*args, **kwargs), written(*args, **kwargs)
+        assert getattr(actual, field) == getattr(expected, field)
+        assert repr(actual) == repr(expected)
+        assert actual == written(*args, **kwargs)
+        assert copy.deepcopy(actual) == actual
+    assert written(value) != written()
+    assert stock.__match_args__ == written.__match_args__
+
+
+def test_written_out_client_context_gives_each_instance_its_own_features() -> None:
+    # As field(default_factory=set) does: no set shared between instances.
+    client_context = rewritten_module("botocore.context").ClientContext
+    first, second = client_context(), client_context()
+
+    first.features.add("waiter")
+
+    assert second.features == set()
+
+
+def test_lazy_callable_imports_on_first_call() -> None:
+    sys.modules.pop("colorsys", None)
+    rgb_to_hsv = lazy_callable("colorsys", "rgb_to_hsv")
+
+    assert "colorsys" not in sys.modules
+    assert rgb_to_hsv(1.0, 0.0, 0.0) == (0.0, 1.0, 1.0)
+    assert "colorsys" in sys.modules
+    assert rgb_to_hsv.__name__ == "rgb_to_hsv"
+
+
+def test_lazy_submodule_binds_the_package_name_to_its_submodule() -> None:
+    dateutil = lazy_submodule("dateutil.parser")
+
+    parsed = dateutil.parser.parse("2026-12-03T10:08:18Z")
+
+    assert parsed.isoformat() == "2026-12-03T10:08:18+00:00"
+    with pytest.raises(ValueError, match=r"package\.submodule"):
+        lazy_submodule("dateutil")
+
+
+def test_lazy_decimal_matches_decimal_instances_only() -> None:
+    assert isinstance(decimal.Decimal("1.5"), lazy_decimal.Decimal)
+    assert not isinstance(1.5, lazy_decimal.Decimal)
+    assert not isinstance("1.5", lazy_decimal.Decimal)
+    # botocore.validate's accepted types for a double, as edited.
+    assert isinstance(decimal.Decimal(2), (float, lazy_decimal.Decimal, int))
+
+
+def test_lazy_decimal_imports_nothing() -> None:
+    check = (
+        "import sys; from build.lazy import LazyDecimal; "
+        "assert not isinstance(1.5, LazyDecimal); "
+        "assert 'decimal' not in sys.modules and '_pydecimal' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, cwd=freeze.ROOT)
+
+
+PROXY_ENVIRONMENTS = (
+    {},
+    {"HTTPS_PROXY": "http://proxy.internal:3128"},
+    {"https_proxy": "http://proxy.internal:3128", "no_proxy": "dynamodb.local"},
+    {"HTTP_PROXY": ""},
+    {"NO_PROXY": "*"},
+)
+
+
+@pytest.mark.parametrize("environment", PROXY_ENVIRONMENTS)
+def test_proxy_stand_ins_answer_as_urllib_request(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+) -> None:
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name == "REQUEST_METHOD":
+            monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert lazy.getproxies() == urllib.request.getproxies()
+    for host in ("dynamodb.local", "dynamodb.us-east-1.amazonaws.com:443"):
+        assert lazy.proxy_bypass(host) == bool(urllib.request.proxy_bypass(host))
 
 
 def test_lazy_module_imports_nothing_until_an_attribute_is_read() -> None:
@@ -92,3 +195,11 @@ def test_frozen_client_defers_the_stand_ins_and_still_runs_their_paths(
     assert answer["batch_tables"] == [sessions_table]
     assert answer["xml_errors_caught"] is True
     assert answer["client_method_doc"] is None
+    assert answer["created_has_time_zone"] is True
+    assert answer["timestamp"] == "2026-12-03T10:08:18+00:00"
+    assert answer["process_access_key"] == "AKIDPROCESS"
+    assert answer["config_profiles"] == ["a", "default"]
+    assert answer["proxies"] == {"https": "http://proxy.internal:3128"}
+    assert answer["no_proxy_bypass"] == {}
+    assert answer["decimal_accepted"] is True
+    assert answer["kwargs_check"] is not None

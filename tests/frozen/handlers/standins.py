@@ -1,27 +1,100 @@
 """Runs, in the frozen process, the botocore paths whose imports the build made lazy.
 
-build/anti-bloat.yml swaps jmespath and xml.etree.ElementTree for stand-ins that
-import on first use, drops the docstring builders of botocore.docs and skips
-the **kwargs check of event handlers. This handler reports what was loaded after
-the client was created, then drives each path that reaches a stand-in, so a
-broken stand-in fails the test instead of a rarely used call in production.
+build/anti-bloat.yml swaps modules a DynamoDB call never uses for stand-ins
+that import on first use (jmespath, ElementTree, dateutil, decimal,
+configparser, shlex, subprocess, getpass, urllib.request's proxy lookups,
+importlib.metadata), writes botocore's two dataclasses out, drops the
+docstring builders of botocore.docs and skips the **kwargs check of event
+handlers. This handler reports what was loaded after the client was created,
+then drives each path that reaches a stand-in, so a broken stand-in fails the
+test instead of a rarely used call in production.
 """
 
+import os
 import sys
+import tempfile
 from typing import Any
 
-from botocore import compat
+from botocore import compat, configloader, credentials, utils, validate
 
 from handler.client import create_dynamodb_client
 from handler.config import Settings
 from handler.table import USER_INDEX_NAME
 
 # Modules whose import the stand-ins keep off the cold path.
-DEFERRED = ("botocore.docs.service", "jmespath", "xml.etree.ElementTree")
+DEFERRED = (
+    "botocore.docs.service",
+    "jmespath",
+    "xml.etree.ElementTree",
+    "dateutil.parser",
+    "dateutil.tz",
+    "decimal",
+    "configparser",
+    "shlex",
+    "subprocess",
+    "getpass",
+    "urllib.request",
+    "importlib.metadata",
+    "dataclasses",
+    "inspect",
+)
+
+# A credential_process that prints credentials, split by shlex and run by
+# subprocess through the stand-ins.
+CREDENTIAL_PROCESS = (
+    "/bin/echo "
+    '\'{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "s", '
+    '"Expiration": "2999-01-01T00:00:00Z"}\''
+)
+
+
+def _process_credentials() -> str:
+    provider = credentials.ProcessProvider(
+        profile_name="default",
+        load_config=lambda: {
+            "profiles": {"default": {"credential_process": CREDENTIAL_PROCESS}}
+        },
+    )
+    found = provider.load()
+    assert found is not None
+    # Refreshable: the expiry went through dateutil's parser and time zones.
+    frozen_credentials = found.get_frozen_credentials()
+
+    return str(frozen_credentials.access_key)
+
+
+def _config_file_profiles() -> list[str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as config:
+        config.write("[profile a]\nregion = eu-west-1\n[default]\nregion = us-east-1\n")
+    try:
+        parsed = configloader.load_config(config.name)
+    finally:
+        os.unlink(config.name)
+
+    return sorted(parsed["profiles"])
+
+
+def _proxies_with(variable: str, value: str) -> dict[str, str]:
+    os.environ[variable] = value
+    try:
+        return dict(
+            utils.get_environ_proxies("https://dynamodb.us-east-1.amazonaws.com")
+        )
+    finally:
+        del os.environ[variable]
+
+
+def _decimal_accepted() -> bool:
+    # Imported here: the check above must not find decimal loaded by us.
+    import decimal  # noqa: PLC0415
+
+    double_types = validate.ParamValidator.SCALAR_TYPES["double"]
+
+    return isinstance(decimal.Decimal("1.5"), double_types)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Create the service's client, then use paginators, waiters and XML."""
+    """Create the service's client, then use every path behind a stand-in."""
     settings = Settings.from_env()
     client = create_dynamodb_client(settings)
     loaded_at_init = [name for name in DEFERRED if name in sys.modules]
@@ -37,6 +110,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     client.get_waiter("table_exists").wait(
         TableName=settings.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 2}
     )
+    # DescribeTable answers with timestamps: dateutil parses them.
+    created = client.describe_table(TableName=settings.table_name)["Table"][
+        "CreationDateTime"
+    ]
 
     # Endpoint rules read a batch call's table ARNs through jmespath.
     batch = client.batch_get_item(
@@ -57,4 +134,12 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "batch_tables": sorted(batch["Responses"]),
         "xml_errors_caught": xml_errors_caught,
         "client_method_doc": client.put_item.__doc__,
+        "created_has_time_zone": created.tzinfo is not None,
+        "timestamp": utils.parse_timestamp("2026-12-03T10:08:18Z").isoformat(),
+        "process_access_key": _process_credentials(),
+        "config_profiles": _config_file_profiles(),
+        "proxies": _proxies_with("HTTPS_PROXY", "http://proxy.internal:3128"),
+        "no_proxy_bypass": _proxies_with("NO_PROXY", "*"),
+        "decimal_accepted": _decimal_accepted(),
+        "kwargs_check": compat.accepts_kwargs(lambda **kwargs: None),
     }
