@@ -46,14 +46,8 @@ def _concurrency(environ: Mapping[str, str]) -> int:
 
 
 def _init(client: RuntimeClient, environ: Mapping[str, str]) -> Callable[..., Any]:
-    """Load the handler with the collector off: init allocates, rarely frees."""
-    gc.disable()
-    try:
-        return load_handler(
-            environ.get("_HANDLER", ""), environ.get("LAMBDA_TASK_ROOT")
-        )
-    finally:
-        gc.enable()
+    """Load the handler named by _HANDLER."""
+    return load_handler(environ.get("_HANDLER", ""), environ.get("LAMBDA_TASK_ROOT"))
 
 
 def _start_telemetry(environ: Mapping[str, str], runtime_api: str) -> Telemetry | None:
@@ -98,22 +92,31 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         _log.error("%s; exiting", exc)
         return 1
 
+    # Init allocates and rarely frees: the collector would only walk the new
+    # modules and objects over and over (bootstrap/__main__.py turns it off
+    # before the runtime's own imports). It runs again from the first invoke.
+    gc.disable()
     try:
-        if not environ.get("_HANDLER"):
-            raise HandlerLoadError(
-                ErrorType.MALFORMED_HANDLER_NAME, "_HANDLER is not set"
-            )
-        handler = _init(client, environ)
-    except HandlerLoadError as exc:
-        _log.error("%s: %s; reporting the init error and exiting", exc.error_type, exc)
         try:
-            client.post_init_error(
-                ErrorReport.from_exception(exc, None, exc.error_type)
+            if not environ.get("_HANDLER"):
+                raise HandlerLoadError(
+                    ErrorType.MALFORMED_HANDLER_NAME, "_HANDLER is not set"
+                )
+            handler = _init(client, environ)
+        except HandlerLoadError as exc:
+            _log.error(
+                "%s: %s; reporting the init error and exiting", exc.error_type, exc
             )
-        except BootstrapError as post_exc:
-            _log.error("cannot report the init error (%s)", post_exc)
-        return 1
-    telemetry = _start_telemetry(environ, runtime_api)
+            try:
+                client.post_init_error(
+                    ErrorReport.from_exception(exc, None, exc.error_type)
+                )
+            except BootstrapError as post_exc:
+                _log.error("cannot report the init error (%s)", post_exc)
+            return 1
+        telemetry = _start_telemetry(environ, runtime_api)
+    finally:
+        gc.enable()
 
     if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         try:

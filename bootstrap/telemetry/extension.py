@@ -25,7 +25,6 @@ costs the cold start one local round trip and no `socket` or `threading` import.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from _thread import start_new_thread
 
@@ -35,8 +34,15 @@ from bootstrap.wire import Connection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Callable
     from types import FrameType
+else:
+    # The C module that `signal` wraps: `signal` turns its constants into
+    # enums, and importing enum (with functools and collections) costs a hello
+    # cold start about as much as the rest of the telemetry. Same functions,
+    # same values.
+    import _signal as signal
 
 
 _log = logs.get_logger(__name__)

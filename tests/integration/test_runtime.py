@@ -49,6 +49,16 @@ def test_echo_handler_answers_with_event_and_context(lambda_runtime: Start) -> N
     assert answer["tenant_id"] == "tenant-3"
 
 
+def test_collector_is_off_during_init_and_on_for_invokes(lambda_runtime: Start) -> None:
+    # Init only allocates: collections there are wasted cold-start time; an
+    # invoke's garbage must still be collected.
+    emu = lambda_runtime("tests.handlers.collector.handler")
+
+    result = emu.invoke(b"{}")
+
+    assert json.loads(result.body) == {"at_import": False, "at_invoke": True}
+
+
 def test_trace_variable_is_removed_when_an_invoke_has_none(
     lambda_runtime: Start,
 ) -> None:
