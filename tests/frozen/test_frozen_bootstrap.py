@@ -67,6 +67,14 @@ def test_frozen_process_imports_none_of_the_excluded_modules(
     assert [name for name in EXCLUDED_MODULES if name in loaded] == []
 
 
+def test_frozen_process_builds_cold_path_patterns_from_the_build_table(
+    introspection: dict[str, Any],
+) -> None:
+    # bootstrap/__main__.py imports the generated table; without it every
+    # pattern would be parsed at start again, silently.
+    assert introspection["regex_compile"] == "build.precompiled_regex"
+
+
 def test_frozen_start_up_skips_nuitkas_inspect_patch(
     frozen_bootstrap: Path, lambda_runtime: Callable[..., Any]
 ) -> None:

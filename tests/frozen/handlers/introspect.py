@@ -4,6 +4,7 @@ Imported from source by the frozen runtime (LAMBDA_TASK_ROOT is on sys.path), so
 it uses only modules the frozen binary carries.
 """
 
+import re
 import sys
 from typing import Any
 
@@ -48,4 +49,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "executable": sys.executable,
         "compiled": "__compiled__" in dir(sys.modules["handler.client"]),
         "idna_codec": idna_codec,
+        # Whose function compiles regular expressions: the build's table
+        # (build/precompiled_regex.py) or re's own.
+        "regex_compile": re._compile.__module__,  # type: ignore[attr-defined]
     }
