@@ -1,4 +1,4 @@
-"""`python -m build`: freeze, patch, check and package the function into dist/.
+"""`python -m build`: freeze, strip, patch, check and package the function into dist/.
 
 dist/bootstrap             the default layout's executable (see DEFAULT_LAYOUT)
 dist/function.zip          the default layout, ready for Lambda
@@ -163,6 +163,19 @@ def build(arguments: argparse.Namespace) -> int:
 
         for library in bundle_host_libraries(standalone):
             logger.info("bundled %s (linked, not part of glibc)", library)
+
+        # The executable is stripped by Nuitka; the shared objects are not.
+        shared_objects = [
+            path
+            for path in checks.elf_files([standalone])
+            if path.name != freeze.EXECUTABLE
+        ]
+        saved = sum(elf.strip_debug_information(path) for path in shared_objects)
+        logger.info(
+            "stripped %d shared objects: %.1f MB less",
+            len(shared_objects),
+            saved / 1e6,
+        )
 
         # Rebind symbols a newer build glibc versioned (hypot@GLIBC_2.35...).
         for path in checks.elf_files([standalone]):
