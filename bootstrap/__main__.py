@@ -8,13 +8,12 @@ import gc
 # the collector back on once init is done.
 gc.disable()
 
-try:
-    # Only in the frozen binary: the regular expressions of the cold path,
-    # compiled by the build (build/regex_cache.py). Under CPython it does not
-    # exist and every pattern is compiled as usual.
+if "__compiled__" in globals():
+    # Only the frozen binary (Nuitka defines __compiled__) carries the
+    # regular expressions of the cold path, compiled by the build
+    # (build/regex_cache.py). Under CPython every pattern is compiled as
+    # usual, without a failed import's search of sys.path at each start.
     import bootstrap_regex_cache  # type: ignore[import-not-found]  # noqa: F401
-except ImportError:
-    pass
 
 from bootstrap.main import main  # noqa: E402 - after the collector is off
 

@@ -24,8 +24,7 @@ from bootstrap.loop import serve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from typing import Any
+    from collections.abc import Mapping
 
     from bootstrap.telemetry.invocation import Telemetry
 
@@ -43,11 +42,6 @@ def _concurrency(environ: Mapping[str, str]) -> int:
         )
 
     return int(raw)
-
-
-def _init(client: RuntimeClient, environ: Mapping[str, str]) -> Callable[..., Any]:
-    """Load the handler named by _HANDLER."""
-    return load_handler(environ.get("_HANDLER", ""), environ.get("LAMBDA_TASK_ROOT"))
 
 
 def _start_telemetry(environ: Mapping[str, str], runtime_api: str) -> Telemetry | None:
@@ -102,7 +96,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
                 raise HandlerLoadError(
                     ErrorType.MALFORMED_HANDLER_NAME, "_HANDLER is not set"
                 )
-            handler = _init(client, environ)
+            handler = load_handler(
+                environ.get("_HANDLER", ""), environ.get("LAMBDA_TASK_ROOT")
+            )
         except HandlerLoadError as exc:
             _log.error(
                 "%s: %s; reporting the init error and exiting", exc.error_type, exc
