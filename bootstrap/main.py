@@ -88,7 +88,8 @@ def main(environ: Mapping[str, str] | None = None) -> int:
 
     # Init allocates and rarely frees: the collector would only walk the new
     # modules and objects over and over (bootstrap/__main__.py turns it off
-    # before the runtime's own imports). It runs again from the first invoke.
+    # before the runtime's own imports). It runs again from the first invoke,
+    # without init's objects: see the end of init below.
     gc.disable()
     try:
         try:
@@ -112,6 +113,14 @@ def main(environ: Mapping[str, str] | None = None) -> int:
             return 1
         telemetry = _start_telemetry(environ, runtime_api)
     finally:
+        # Everything init made (modules, classes, the botocore client) lives
+        # as long as the process, and it is all in the youngest generation:
+        # the first collection after enable() would walk every one of those
+        # objects for no garbage (a 10.7 ms pause for a botocore handler
+        # frozen, 27.6 ms on CPython). freeze() moves them to the permanent
+        # generation, which collections skip; invokes' garbage is collected
+        # as usual.
+        gc.freeze()
         gc.enable()
 
     if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
