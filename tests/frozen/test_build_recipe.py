@@ -20,6 +20,7 @@ from build import checks, elf, embedded, freeze, single
 from build.embedded import EmbeddedTree
 from build.errors import BuildError
 from tests.frozen.antibloat import rewritten_module
+from tests.frozen.conftest import require_build
 
 HYPOT_PROGRAM = r"""
 #include <math.h>
@@ -86,6 +87,41 @@ def newest_glibc(path: Path) -> tuple[int, ...]:
     needs = checks.glibc_needs(path)
 
     return max(elf.glibc_version_key(version) or () for version in needs)
+
+
+# ------------------------------------------------------------ C compilation
+
+
+def test_compiled_modules_are_built_for_size_after_the_callers_flags() -> None:
+    environ = {"CCFLAGS": "-g", "LDFLAGS": "-L/opt/lib", "HOME": "/root"}
+
+    env = freeze.compiler_environment(environ, [Path("/w/payload.o")])
+
+    # Nuitka appends CCFLAGS after its own -O2, and gcc's last -O wins.
+    assert env["CCFLAGS"].split() == ["-g", "-Os"]
+    assert env["LDFLAGS"].split() == [
+        "-L/opt/lib",
+        "-Wl,--wrap=dlopen",
+        "-Wl,--wrap=patchInspectModule",
+        "/w/payload.o",
+    ]
+    assert env["HOME"] == "/root"
+    assert environ["CCFLAGS"] == "-g"
+
+
+def test_nuitka_compiled_the_last_build_with_the_size_flag() -> None:
+    # Nuitka records the CCFLAGS it inherited; its own -O2 comes before them.
+    report = require_build(
+        freeze.WORK_DIR / "nuitka" / "bootstrap.build" / "scons-report.txt"
+    )
+
+    inherited = [
+        line.partition("=")[2].split()
+        for line in report.read_text().splitlines()
+        if line.startswith("cc_flags=")
+    ]
+
+    assert inherited and inherited[0][-1] == "-Os"
 
 
 # ------------------------------------------------------------ glibc floor

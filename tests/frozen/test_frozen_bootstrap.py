@@ -172,8 +172,8 @@ def test_function_zip_has_an_executable_bootstrap_at_its_root() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="13 MB: Nuitka's C for ~90 botocore and urllib3 modules is most of the "
-    "27 MB binary",
+    reason="11.8 MB: Nuitka's C for ~90 botocore and urllib3 modules, even at -Os, is "
+    "most of the 22 MB binary",
 )
 def test_function_zip_is_at_most_10_mb() -> None:
     archive = require_build(DIST / "function.zip")
