@@ -13,6 +13,8 @@ these:
   costs more than a DynamoDB call);
 - urllib.request's proxy lookups answered from the environment while it holds
   no proxy variable, the only case in which they need no urllib.request;
+- host names encoded as the idna codec encodes them, without importing it
+  for an ASCII name (the codec imports stringprep and unicodedata);
 - a docstring builder that builds nothing (the frozen binary drops docstrings
   anyway, so botocore.docs and its HTML and ReST machinery would be imported
   for text nobody can read).
@@ -137,3 +139,37 @@ def proxy_bypass(host: str) -> bool:
     import urllib.request  # noqa: PLC0415 - the whole point is to defer it
 
     return bool(urllib.request.proxy_bypass(host))
+
+
+# The idna codec's longest label: 63 octets (RFC 1035).
+_MAX_LABEL_OCTETS = 63
+
+
+def idna_encode(host: str) -> bytes:
+    """
+    `host.encode("idna")`, without importing the codec for an ASCII name.
+
+    urllib3 checks every host it connects to with the idna codec, and hands
+    the name to getaddrinfo and to TLS (SNI), which both encode it with the
+    codec again. Its first use imports encodings.idna, stringprep and the
+    1.1 MB unicodedata module: about 1.3 ms of the first DynamoDB call, for
+    endpoint names that are always ASCII. For an ASCII name the codec only
+    checks label lengths (its own fast path); this runs the same checks and
+    leaves any other name to the codec.
+
+    Raises:
+        UnicodeError: an empty label, or one longer than 63 octets.
+    """
+    if not host.isascii():
+        return host.encode("idna")
+    encoded = host.encode("ascii")
+    if not encoded:
+        return encoded
+    *labels, last = encoded.split(b".")
+    for label in labels:
+        if not 0 < len(label) <= _MAX_LABEL_OCTETS:
+            raise UnicodeError("label empty or too long")
+    if len(last) > _MAX_LABEL_OCTETS:
+        raise UnicodeError("label too long")
+
+    return encoded

@@ -193,6 +193,8 @@ def test_frozen_client_defers_the_stand_ins_and_still_runs_their_paths(
     assert answer["loaded_at_init"] == []
     assert answer["paginated_items"] == 0
     assert answer["batch_tables"] == [sessions_table]
+    assert answer["tls_server_hostname"] == "dynamodb.us-east-1.amazonaws.com"
+    assert answer["hostname_codec_loaded"] == []
     assert answer["xml_errors_caught"] is True
     assert answer["client_method_doc"] is None
     assert answer["created_has_time_zone"] is True

@@ -3,7 +3,8 @@
 build/anti-bloat.yml swaps modules a DynamoDB call never uses for stand-ins
 that import on first use (jmespath, ElementTree, dateutil, decimal,
 configparser, shlex, subprocess, getpass, urllib.request's proxy lookups,
-importlib.metadata), writes botocore's two dataclasses out, drops the
+importlib.metadata, the idna codec for ASCII host names), writes botocore's
+two dataclasses out, drops the
 docstring builders of botocore.docs and skips the **kwargs check of event
 handlers. This handler reports what was loaded after the client was created,
 then drives each path that reaches a stand-in, so a broken stand-in fails the
@@ -11,11 +12,13 @@ test instead of a rarely used call in production.
 """
 
 import os
+import socket
 import sys
 import tempfile
 from typing import Any
 
 from botocore import compat, configloader, credentials, utils, validate
+from urllib3.util import ssl_
 
 from handler.client import create_dynamodb_client
 from handler.config import Settings
@@ -84,6 +87,20 @@ def _proxies_with(variable: str, value: str) -> dict[str, str]:
         del os.environ[variable]
 
 
+# What the idna codec loads; urllib3 encodes ASCII names without it.
+HOSTNAME_CODEC = ("encodings.idna", "stringprep", "unicodedata")
+
+
+def _tls_server_hostname(host: str) -> str | None:
+    """The name urllib3's TLS wrapper gives ssl (for SNI and the certificate)."""
+    context = ssl_.create_urllib3_context()
+    with socket.socket() as sock:
+        # Not connected: no handshake, only the wrapping.
+        wrapped = ssl_.ssl_wrap_socket(sock, server_hostname=host, ssl_context=context)
+        with wrapped:
+            return wrapped.server_hostname
+
+
 def _decimal_accepted() -> bool:
     # Imported here: the check above must not find decimal loaded by us.
     import decimal  # noqa: PLC0415
@@ -122,6 +139,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         }
     )
 
+    tls_server_hostname = _tls_server_hostname("dynamodb.us-east-1.amazonaws.com")
+    # After DynamoDB calls and a TLS wrap, before the paths below load more.
+    hostname_codec_loaded = [name for name in HOSTNAME_CODEC if name in sys.modules]
+
     # The parser botocore catches XML errors from (pyexpat is not compiled in,
     # so the frozen binary parses no XML): its errors must still be caught.
     # (ETree is compat's own name for the module, absent from the type stubs.)
@@ -132,6 +153,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "loaded_at_init": loaded_at_init,
         "paginated_items": paginated_items,
         "batch_tables": sorted(batch["Responses"]),
+        "tls_server_hostname": tls_server_hostname,
+        "hostname_codec_loaded": hostname_codec_loaded,
         "xml_errors_caught": xml_errors_caught,
         "client_method_doc": client.put_item.__doc__,
         "created_has_time_zone": created.tzinfo is not None,
