@@ -47,6 +47,99 @@ BOTOCORE_DATA = (
 )
 
 
+# Standard library modules Nuitka ships with every standalone build although
+# nothing the function runs imports them (the compilation report's reason:
+# "part of the non-excluded parts of standard library"): tools, other
+# protocols, interactive shells. Where a shipped module names one, it is
+# inside a function for a path a DynamoDB service never takes (urllib.request's
+# ftp:// handler, warnings' allocation tracebacks under tracemalloc, sysconfig's
+# printing and macOS/AIX helpers).
+STDLIB_NEVER_IMPORTED = (
+    "__hello__",
+    "__phello__",
+    "_aix_support",
+    "_osx_support",
+    "_pyio",
+    "cgi",
+    "cgitb",
+    "chunk",
+    "cmd",
+    "code",
+    "codeop",
+    "colorsys",
+    "crypt",
+    "difflib",
+    "filecmp",
+    "fileinput",
+    "ftplib",
+    "getopt",
+    "graphlib",
+    "imaplib",
+    "imghdr",
+    "imp",
+    "mailcap",
+    "modulefinder",
+    "netrc",
+    "pickletools",
+    "pipes",
+    "poplib",
+    "pprint",
+    "pstats",
+    "pyclbr",
+    "rlcompleter",
+    "sched",
+    "sndhdr",
+    "socketserver",
+    "symtable",
+    "timeit",
+    "tomllib",
+    "trace",
+    "tracemalloc",
+    "uu",
+    "webbrowser",
+    "xdrlib",
+)
+
+# Packages shipped as bytecode instead of C: a cold start never imports them,
+# and Nuitka's C for a module is several times the size of its bytecode (the
+# zip pays for every byte). They still work, at interpreter speed, on the
+# rare path that imports them.
+BYTECODE_PACKAGES = (
+    ("dateutil", "timestamps and expiry times; DynamoDB item calls parse none"),
+    ("six", "only dateutil imports it (botocore has its own, vendored)"),
+    ("botocore.crt", "the optional CRT signers; awscrt is not shipped"),
+    (
+        "bootstrap._wire_py",
+        "the pure-Python twins of the compiled parsers, for "
+        "BOOTSTRAP_NO_EXTENSIONS=1 only",
+    ),
+    ("bootstrap.http._events_py", "see the line above"),
+    (
+        "jmespath",
+        "paginators, waiters and batch calls' endpoint rules; the service's "
+        "item calls and queries use none of them",
+    ),
+    ("handler.openapi", "builds the contract for GET /openapi.json only"),
+    *(
+        (f"botocore.docs.{name}", "reference docs; only botocore.docs.utils is used")
+        for name in (
+            "bcdoc",
+            "client",
+            "docstring",
+            "example",
+            "method",
+            "paginator",
+            "params",
+            "service",
+            "shape",
+            "sharedexample",
+            "translator",
+            "waiter",
+        )
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Option:
     """One Nuitka command-line option and why the build sets it."""
@@ -231,6 +324,14 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         Option("--nofollow-import-to=tkinter", "never on a server"),
         Option("--nofollow-import-to=unittest", "test tooling"),
         Option("--nofollow-import-to=doctest", "test tooling"),
+        *(
+            Option(f"--nofollow-import-to={name}", "auto-included, never imported")
+            for name in STDLIB_NEVER_IMPORTED
+        ),
+        *(
+            Option(f"--noinclude-custom-mode={name}:bytecode", reason)
+            for name, reason in BYTECODE_PACKAGES
+        ),
         Option("--noinclude-setuptools-mode=nofollow", "build tooling"),
         Option("--noinclude-pytest-mode=nofollow", "test tooling"),
         Option("--noinclude-unittest-mode=nofollow", "test tooling"),
@@ -285,8 +386,35 @@ def trim_endpoints(endpoints: dict[str, Any]) -> dict[str, Any]:
     return {**endpoints, "partitions": partitions}
 
 
+def blank_documentation(content: Any) -> Any:
+    """
+    `content` with every "documentation" string emptied, at any depth.
+
+    The DynamoDB model is 80% documentation (451 KB of marshal, 88 KB
+    without), which only docstrings and the reference docs read; the frozen
+    binary drops docstrings. The keys stay, as "": botocore reads some with
+    [] (client context parameters), and every shape keeps its structure.
+    """
+    if isinstance(content, dict):
+        return {
+            key: (
+                ""
+                if key == "documentation" and isinstance(value, str)
+                else blank_documentation(value)
+            )
+            for key, value in content.items()
+        }
+    if isinstance(content, list):
+        return [blank_documentation(item) for item in content]
+
+    return content
+
+
 def parsed_botocore_data(data_dir: Path, name: str) -> Any:
-    """One of BOTOCORE_DATA as botocore's loader sees it (dicts, not OrderedDicts)."""
+    """
+    One of BOTOCORE_DATA as botocore's loader sees it (dicts, not
+    OrderedDicts), endpoints trimmed and documentation blanked.
+    """
     raw = (data_dir / name).read_bytes()
     if name.endswith(".gz"):
         raw = gzip.decompress(raw)
@@ -294,7 +422,7 @@ def parsed_botocore_data(data_dir: Path, name: str) -> Any:
     if name == "endpoints.json":
         content = trim_endpoints(content)
 
-    return content
+    return blank_documentation(content)
 
 
 def write_embedded_files(site_packages: Path, target: Path) -> int:

@@ -5,18 +5,23 @@ from __future__ import annotations
 import json
 import marshal
 import shutil
+import stat
 import subprocess
 import sys
 import types
+import zipfile
+import zlib
 from pathlib import Path
 
+import botocore.model
+import botocore.serialize
 import botocore.session
 import pytest
 from botocore import loaders
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from build import checks, elf, embedded, freeze, single
+from build import checks, elf, embedded, freeze, package, single
 from build.embedded import EmbeddedTree
 from build.errors import BuildError
 from tests.frozen.antibloat import rewritten_module
@@ -122,6 +127,73 @@ def test_nuitka_compiled_the_last_build_with_the_size_flag() -> None:
     ]
 
     assert inherited and inherited[0][-1] == "-Os"
+
+
+# ------------------------------------------------------------ packaging
+
+
+@pytest.mark.parametrize(
+    "deflate", [package.deflate_zlib, package.deflate_zopfli], ids=["zlib", "zopfli"]
+)
+def test_zip_holds_every_file_with_its_mode_and_reads_back_intact(
+    tmp_path: Path, deflate: package.Deflate
+) -> None:
+    folder = tmp_path / "layout"
+    (folder / "lib").mkdir(parents=True)
+    (folder / "bootstrap").write_bytes(b"\x7fELF" + bytes(range(256)) * 64)
+    (folder / "bootstrap").chmod(0o755)
+    (folder / "lib" / "data.txt").write_text("sessions " * 500)
+    (folder / "lib" / "data.txt").chmod(0o644)
+    (folder / "empty").write_bytes(b"")
+
+    size = package.write_zip(folder, tmp_path / "a.zip", deflate)
+
+    assert size == (tmp_path / "a.zip").stat().st_size
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert zf.testzip() is None  # every CRC checks
+        infos = {info.filename: info for info in zf.infolist()}
+        assert sorted(infos) == ["bootstrap", "empty", "lib/data.txt"]
+        assert zf.read("bootstrap") == (folder / "bootstrap").read_bytes()
+        assert zf.read("lib/data.txt") == (folder / "lib" / "data.txt").read_bytes()
+        assert zf.read("empty") == b""
+    assert infos["bootstrap"].external_attr >> 16 == stat.S_IFREG | 0o755
+    assert infos["lib/data.txt"].external_attr >> 16 == stat.S_IFREG | 0o644
+    assert {info.date_time for info in infos.values()} == {package.ZIP_EPOCH}
+    assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in infos.values())
+    # Reproducible: the same folder gives the same bytes.
+    package.write_zip(folder, tmp_path / "b.zip", deflate)
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+
+
+def test_unzip_extracts_the_zopfli_zip_with_the_executable_bit(tmp_path: Path) -> None:
+    # Lambda unpacks with its own tooling; Info-ZIP's unzip is the common one.
+    unzip = shutil.which("unzip")
+    if unzip is None:
+        pytest.skip("unzip is not installed")
+    folder = tmp_path / "layout"
+    folder.mkdir()
+    (folder / "bootstrap").write_text("#!/bin/sh\necho ok\n")
+    (folder / "bootstrap").chmod(0o755)
+    package.write_zip(folder, tmp_path / "f.zip", package.deflate_zopfli)
+
+    subprocess.run(
+        [unzip, "-q", str(tmp_path / "f.zip"), "-d", str(tmp_path / "out")],
+        check=True,
+    )
+    ran = subprocess.run(
+        [str(tmp_path / "out" / "bootstrap")], check=True, capture_output=True
+    )
+
+    assert ran.stdout == b"ok\n"
+
+
+def test_zopfli_deflate_is_smaller_than_zlibs_and_inflates_to_the_input() -> None:
+    data = (Path(freeze.__file__).read_bytes() + bytes(range(256))) * 20
+
+    zopfli_data = package.deflate_zopfli(data)
+
+    assert zlib.decompress(zopfli_data, -zlib.MAX_WBITS) == data
+    assert len(zopfli_data) < len(package.deflate_zlib(data))
 
 
 # ------------------------------------------------------------ glibc floor
@@ -324,8 +396,8 @@ def test_embedded_file_system_sends_other_paths_to_the_disk(tmp_path: Path) -> N
 
 def test_embedded_data_loads_as_stock_botocore_loads_it(tmp_path: Path) -> None:
     # What the frozen loader hands botocore must equal what stock botocore
-    # parses from disk, file by file (endpoints.json is checked separately,
-    # since the build trims it).
+    # parses from disk, file by file, documentation aside (endpoints.json is
+    # checked separately, since the build trims it).
     site_packages = Path(loaders.__file__ or "").parent.parent
     target = tmp_path / "embedded_files.py"
     freeze.write_embedded_files(site_packages, target)
@@ -343,7 +415,53 @@ def test_embedded_data_loads_as_stock_botocore_loads_it(tmp_path: Path) -> None:
         if name == "endpoints.json":
             continue
         expected = stock.load_file(str(data_dir / name.removesuffix(".json")))
-        assert marshal.loads(marshalled) == expected, name
+        assert marshal.loads(marshalled) == freeze.blank_documentation(expected), name
+
+
+def test_blanked_documentation_keeps_every_key_and_every_other_value() -> None:
+    model = {
+        "documentation": "<p>The service.</p>",
+        "operations": {
+            "PutItem": {"documentation": "<p>Puts.</p>", "input": {"shape": "In"}}
+        },
+        "clientContextParams": {"P": {"type": "string", "documentation": "p"}},
+        "shapes": {"S": {"members": {"documentation": {"shape": "X"}}}},
+        "list": [{"documentation": "d", "n": 1}, "documentation"],
+    }
+
+    blanked = freeze.blank_documentation(model)
+
+    assert blanked == {
+        "documentation": "",
+        "operations": {"PutItem": {"documentation": "", "input": {"shape": "In"}}},
+        "clientContextParams": {"P": {"type": "string", "documentation": ""}},
+        # A member named "documentation" is a shape reference, not text.
+        "shapes": {"S": {"members": {"documentation": {"shape": "X"}}}},
+        "list": [{"documentation": "", "n": 1}, "documentation"],
+    }
+
+
+def test_dynamodb_client_from_blanked_data_serializes_as_stock() -> None:
+    # The client built from the embedded (blanked) model must build the same
+    # requests: compare a PutItem's wire form both ways.
+    site_packages = Path(loaders.__file__ or "").parent.parent
+    data_dir = site_packages / "botocore" / "data"
+    blanked = freeze.parsed_botocore_data(
+        data_dir, "dynamodb/2012-08-10/service-2.json.gz"
+    )
+    stock = loaders.Loader().load_service_model("dynamodb", "service-2")
+    params = {"TableName": "t", "Item": {"k": {"S": "v"}}}
+
+    requests = []
+    for model in (stock, blanked):
+        service = botocore.model.ServiceModel(model, "dynamodb")
+        serializer = botocore.serialize.create_serializer("json")
+        requests.append(
+            serializer.serialize_to_request(params, service.operation_model("PutItem"))
+        )
+
+    assert requests[0] == requests[1]
+    assert len(json.dumps(blanked)) < len(json.dumps(stock)) / 3
 
 
 # Regions of every partition the trimmed endpoints.json must still resolve.

@@ -33,6 +33,14 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except LookupError:
         idna_codec = False
 
+    # Which charsets decode: the build drops the CJK codecs (build/__main__.py).
+    charsets = {}
+    for charset in ("utf-8", "latin-1", "ascii", "cp1252", "shift_jis", "gb2312"):
+        try:
+            charsets[charset] = "\u00e9".encode(charset, "replace").decode(charset)
+        except LookupError as exc:
+            charsets[charset] = f"LookupError: {exc}"
+
     # The CA bundle TLS verification would read on the first HTTPS connection.
     ca_path = get_cert_path(True)
     with open(ca_path, encoding="ascii") as bundle:
@@ -49,6 +57,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "executable": sys.executable,
         "compiled": "__compiled__" in dir(sys.modules["handler.client"]),
         "idna_codec": idna_codec,
+        "charsets": charsets,
         # Whose function compiles regular expressions: the build's table
         # (build/precompiled_regex.py) or re's own.
         "regex_compile": re._compile.__module__,  # type: ignore[attr-defined]
