@@ -313,9 +313,10 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
             "optional compression of zipfile/tarfile/shutil",
         ),
         Option("--nofollow-import-to=_bz2", "same as the line above"),
-        # NOTE: the CJK codecs (_codecs_*, 1.2 MB) stay: Nuitka includes every
-        # encodings module with the standard library it always ships, and
-        # --nofollow-import-to does not apply to those.
+        # The CJK codecs (_codecs_*, 1.2 MB) cannot be left out here: Nuitka
+        # ships every encodings module for interpreter start-up, and
+        # --nofollow-import-to does not apply to those. build/__main__.py
+        # deletes them from its output (UNUSED_CODEC_MODULES).
         Option(
             "--nofollow-import-to=ctypes",
             "uuid uses the _uuid module; dateutil imports ctypes on Windows only",
