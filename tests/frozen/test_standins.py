@@ -204,4 +204,13 @@ def test_frozen_client_defers_the_stand_ins_and_still_runs_their_paths(
     assert answer["proxies"] == {"https": "http://proxy.internal:3128"}
     assert answer["no_proxy_bypass"] == {}
     assert answer["decimal_accepted"] is True
+    assert answer["standard_library"] == {
+        "jitter": True,
+        "epoch_seconds": 1796292498,
+        "mail_date": 1796292498,
+        "message_id_host": "@example.com>",
+        "bracketed_host": "::1",
+        "certificate_ip_match": True,
+        "traceback_line": "second = 2\n",
+    }
     assert answer["kwargs_check"] is not None

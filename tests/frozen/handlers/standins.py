@@ -14,7 +14,6 @@ test instead of a rarely used call in production.
 import os
 import socket
 import sys
-import tempfile
 from typing import Any
 
 from botocore import compat, configloader, credentials, utils, validate
@@ -40,6 +39,12 @@ DEFERRED = (
     "importlib.metadata",
     "dataclasses",
     "inspect",
+    # The standard library's own imports, edited the same way.
+    "random",
+    "calendar",
+    "locale",
+    "ipaddress",
+    "tokenize",
 )
 
 # A credential_process that prints credentials, split by shlex and run by
@@ -67,6 +72,9 @@ def _process_credentials() -> str:
 
 
 def _config_file_profiles() -> list[str]:
+    # Imported here: tempfile imports random, which init must not load.
+    import tempfile  # noqa: PLC0415
+
     with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as config:
         config.write("[profile a]\nregion = eu-west-1\n[default]\nregion = us-east-1\n")
     try:
@@ -99,6 +107,41 @@ def _tls_server_hostname(host: str) -> str | None:
         wrapped = ssl_.ssl_wrap_socket(sock, server_hostname=host, ssl_context=context)
         with wrapped:
             return wrapped.server_hostname
+
+
+def _standard_library_stand_ins() -> dict[str, Any]:
+    """Each path of a standard library module behind a stand-in, run."""
+    # Imported here: the check of what init loaded must not see them.
+    import datetime  # noqa: PLC0415
+    import email.utils  # noqa: PLC0415
+    import linecache  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+    import urllib.parse  # noqa: PLC0415
+
+    from botocore import serialize  # noqa: PLC0415
+    from botocore.retries import standard  # noqa: PLC0415
+    from urllib3.util import ssl_match_hostname  # noqa: PLC0415
+
+    moment = datetime.datetime(2026, 12, 3, 10, 8, 18, tzinfo=datetime.UTC)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as source:
+        source.write("first = 1\nsecond = 2\n")
+    try:
+        # linecache reads a source file through tokenize.open.
+        second_line = linecache.getline(source.name, 2)
+    finally:
+        os.unlink(source.name)
+
+    return {
+        "jitter": 0.0 <= standard.ExponentialBackoff()._random() < 1.0,
+        "epoch_seconds": serialize.Serializer()._timestamp_unixtimestamp(moment),
+        "mail_date": email.utils.mktime_tz((2026, 12, 3, 10, 8, 18, 0, 1, -1, 0)),
+        "message_id_host": email.utils.make_msgid(domain="example.com")[-13:],
+        "bracketed_host": urllib.parse.urlsplit("http://[::1]:8000/x").hostname,
+        "certificate_ip_match": ssl_match_hostname._ipaddress_match(
+            "127.0.0.1", ssl_match_hostname.ipaddress.ip_address("127.0.0.1")
+        ),
+        "traceback_line": second_line,
+    }
 
 
 def _decimal_accepted() -> bool:
@@ -164,5 +207,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "proxies": _proxies_with("HTTPS_PROXY", "http://proxy.internal:3128"),
         "no_proxy_bypass": _proxies_with("NO_PROXY", "*"),
         "decimal_accepted": _decimal_accepted(),
+        "standard_library": _standard_library_stand_ins(),
         "kwargs_check": compat.accepts_kwargs(lambda **kwargs: None),
     }
