@@ -1,13 +1,14 @@
 """Stand-ins the frozen build puts where botocore imports what DynamoDB never runs.
 
-build/anti-bloat.yml rewrites botocore and urllib3 imports at compile time to use
-these:
+build/anti-bloat.yml rewrites imports of botocore, urllib3 and a few standard
+library modules at compile time to use these:
 
 - a module proxy that imports the real module on first attribute access
   (jmespath, xml.etree.ElementTree, configparser, shlex, subprocess, getpass,
-  tempfile, dateutil.parser);
+  tempfile, dateutil.parser, random, calendar, ipaddress, tokenize);
 - a function proxy that imports its module on first call (dateutil's time
-  zones, which botocore calls but never type-checks against);
+  zones, which botocore calls but never type-checks against, and the default
+  random function of botocore's retry backoff);
 - a Decimal type that matches Decimal instances without importing decimal
   (the frozen binary has only the pure-Python _pydecimal, whose import alone
   costs more than a DynamoDB call);
