@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import traceback
 from collections.abc import Mapping
 
 from bootstrap.telemetry import records
@@ -65,6 +64,10 @@ def _message(record: logging.LogRecord, redactor: Redactor) -> object:
 def _error_fields(record: logging.LogRecord) -> dict[str, object] | None:
     """errorType, errorMessage and stackTrace of the record's exception."""
     if record.exc_info and record.exc_info[1] is not None:
+        # Imported here: only a record with an exception pays for traceback
+        # (and linecache, tokenize), which a cold start would otherwise load.
+        import traceback  # noqa: PLC0415
+
         exc = record.exc_info[1]
         return {
             "errorType": type(exc).__name__,
@@ -126,6 +129,8 @@ class TextFormatter(logging.Formatter):
         """Render `[LEVEL]\\ttimestamp\\trequestId\\tmessage` on one line."""
         message = _message(record, self.redactor)
         if record.exc_info and record.exc_info[1] is not None:
+            import traceback  # noqa: PLC0415 - see _error_fields
+
             message = "{}\n{}".format(
                 message,
                 "".join(traceback.format_exception(*record.exc_info)).rstrip("\n"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import decimal
 import importlib
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import botocore.awsrequest
+import botocore.exceptions
 import pytest
 
 from build import freeze, lazy
@@ -212,5 +215,35 @@ def test_frozen_client_defers_the_stand_ins_and_still_runs_their_paths(
         "bracketed_host": "::1",
         "certificate_ip_match": True,
         "traceback_line": "second = 2\n",
+        "logged_exception": "ValueError: boom",
+        "gzip_round_trip": "xxxxxxxxx",
     }
     assert answer["kwargs_check"] is not None
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (concurrent.futures.CancelledError(), concurrent.futures.CancelledError),
+        (RuntimeError("no"), botocore.exceptions.HTTPClientError),
+    ],
+)
+def test_edited_send_reraises_cancellation_and_wraps_other_failures(
+    raised: BaseException, expected: type[BaseException]
+) -> None:
+    # The edit looks CancelledError up in the except clause itself: a
+    # cancellation still passes through, anything else becomes botocore's
+    # HTTPClientError, as in stock botocore.
+    httpsession = rewritten_module("botocore.httpsession")
+    session = httpsession.URLLib3Session()
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    session._get_connection_manager = fail  # type: ignore[method-assign]
+    request = botocore.awsrequest.AWSRequest(
+        method="GET", url="http://127.0.0.1:9/"
+    ).prepare()
+
+    with pytest.raises(expected):
+        session.send(request)

@@ -45,6 +45,9 @@ DEFERRED = (
     "locale",
     "ipaddress",
     "tokenize",
+    "traceback",
+    "gzip",
+    "concurrent.futures",
 )
 
 # A credential_process that prints credentials, split by shlex and run by
@@ -141,7 +144,32 @@ def _standard_library_stand_ins() -> dict[str, Any]:
             "127.0.0.1", ssl_match_hostname.ipaddress.ip_address("127.0.0.1")
         ),
         "traceback_line": second_line,
+        "logged_exception": _logged_exception(),
+        "gzip_round_trip": _gzip_round_trip(),
     }
+
+
+def _gzip_round_trip() -> str:
+    """Compress and decompress through botocore.compat's gzip (a stand-in)."""
+    gzip = compat.gzip  # type: ignore[attr-defined]
+    result: bytes = gzip.decompress(gzip.compress(b"x" * 9))
+
+    return result.decode("ascii")
+
+
+def _logged_exception() -> str:
+    """A record with an exception, formatted by logging's own Formatter."""
+    import logging  # noqa: PLC0415
+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord(
+            "t", logging.ERROR, __file__, 1, "m", (), sys.exc_info()
+        )
+    text = logging.Formatter().format(record)
+
+    return text.splitlines()[-1]
 
 
 def _decimal_accepted() -> bool:
