@@ -216,7 +216,7 @@ def test_frozen_client_defers_the_stand_ins_and_still_runs_their_paths(
         "certificate_ip_match": True,
         "traceback_line": "second = 2\n",
         "logged_exception": "ValueError: boom",
-        "gzip_round_trip": "xxxxxxxxx",
+        "gzip_round_trip": '"x""y"',
     }
     assert answer["kwargs_check"] is not None
 

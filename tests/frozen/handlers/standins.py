@@ -75,7 +75,8 @@ def _process_credentials() -> str:
 
 
 def _config_file_profiles() -> list[str]:
-    # Imported here: tempfile imports random, which init must not load.
+    # tempfile is imported in the functions that use it: it imports random,
+    # which the check of what init loaded must not find loaded by us.
     import tempfile  # noqa: PLC0415
 
     with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as config:
@@ -150,11 +151,27 @@ def _standard_library_stand_ins() -> dict[str, Any]:
 
 
 def _gzip_round_trip() -> str:
-    """Compress and decompress through botocore.compat's gzip (a stand-in)."""
-    gzip = compat.gzip  # type: ignore[attr-defined]
-    result: bytes = gzip.decompress(gzip.compress(b"x" * 9))
+    """
+    Compress with botocore.compress (its gzip functions are stand-ins), read
+    back through the loader's .json.gz opener, decompress with compat.gzip.
+    """
+    import io  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
 
-    return result.decode("ascii")
+    from botocore import compress, loaders  # noqa: PLC0415
+
+    gzip = compat.gzip  # type: ignore[attr-defined]
+    whole = compress._gzip_compress_body(b'"x"')
+    streamed = compress._gzip_compress_fileobj(io.BytesIO(b'"y"')).read()
+    with tempfile.NamedTemporaryFile("wb", suffix=".json.gz", delete=False) as data:
+        data.write(streamed)
+    try:
+        with loaders._JSON_OPEN_METHODS[".json.gz"](data.name) as opened:
+            from_disk = opened.read()
+    finally:
+        os.unlink(data.name)
+
+    return (gzip.decompress(whole) + from_disk).decode("ascii")
 
 
 def _logged_exception() -> str:
