@@ -77,45 +77,27 @@ def write_zip(folder: Path, target: Path, deflate: Deflate = deflate_zlib) -> in
             compressed = deflate(data)
             if len(data) > _ZIP32_LIMIT or out.tell() > _ZIP32_LIMIT:
                 raise ValueError(f"{path} does not fit a zip without zip64")
-            crc = zlib.crc32(data)
+            # The fields both headers share, from "version needed" to the
+            # name's length; no flags, no extra field.
+            common = (
+                _VERSION_NEEDED,
+                0,
+                _DEFLATED,
+                _DOS_TIME,
+                _DOS_DATE,
+                zlib.crc32(data),
+                len(compressed),
+                len(data),
+                len(name),
+                0,
+            )
             mode = stat.S_IFREG | stat.S_IMODE(path.stat().st_mode)
             offset = out.tell()
-            out.write(
-                _LOCAL_HEADER.pack(
-                    0x04034B50,
-                    _VERSION_NEEDED,
-                    0,
-                    _DEFLATED,
-                    _DOS_TIME,
-                    _DOS_DATE,
-                    crc,
-                    len(compressed),
-                    len(data),
-                    len(name),
-                    0,
-                )
-            )
-            out.write(name)
-            out.write(compressed)
+            out.write(_LOCAL_HEADER.pack(0x04034B50, *common) + name + compressed)
+            # No comment, disk 0, no internal attributes, then the Unix mode.
             central.append(
                 _CENTRAL_HEADER.pack(
-                    0x02014B50,
-                    _MADE_BY_UNIX,
-                    _VERSION_NEEDED,
-                    0,
-                    _DEFLATED,
-                    _DOS_TIME,
-                    _DOS_DATE,
-                    crc,
-                    len(compressed),
-                    len(data),
-                    len(name),
-                    0,
-                    0,
-                    0,
-                    0,
-                    mode << 16,
-                    offset,
+                    0x02014B50, _MADE_BY_UNIX, *common, 0, 0, 0, mode << 16, offset
                 )
                 + name
             )
