@@ -152,12 +152,15 @@ def parse_changes(document: Any) -> SessionChanges:
     if unknown:
         raise ValidationError(f"unknown field(s): {', '.join(unknown)}")
 
+    # A field given as null is refused, not read as absent: the document
+    # types both fields without null, and a client sending null meant
+    # something the service would otherwise silently ignore.
     metadata = document.get("metadata")
-    if metadata is not None:
+    if "metadata" in document:
         check_metadata(metadata)
 
     ttl_seconds = document.get("ttl_seconds")
-    if ttl_seconds is not None:
+    if "ttl_seconds" in document:
         # JSON has one number type: 60.0 is the integer 60 (as JSON Schema
         # says), 60.5 is not. bool is an int in Python but true is no lifetime.
         if isinstance(ttl_seconds, float) and ttl_seconds.is_integer():

@@ -377,6 +377,8 @@ def test_merge_patch_content_type_is_accepted(sessions_api: SessionsAPI) -> None
         {"metadata": {"x": "a" * MAX_METADATA_BYTES}},
         {"ttl_seconds": MAX_TTL_S + 1},
         {"ttl_seconds": "60"},
+        {"ttl_seconds": None},
+        {"metadata": None},
         {"user_id": "bob"},
         [1, 2],
     ],

@@ -114,6 +114,8 @@ def test_parse_changes_accepts_both_fields_or_none() -> None:
         ({"owner": "bob"}, "unknown field(s): owner"),
         ({"metadata": [1]}, "metadata must be a JSON object"),
         ({"metadata": "x"}, "metadata must be a JSON object"),
+        ({"metadata": None}, "metadata must be a JSON object"),
+        ({"ttl_seconds": None}, "ttl_seconds must be an integer"),
         ({"ttl_seconds": "60"}, "ttl_seconds must be an integer"),
         ({"ttl_seconds": 1.5}, "ttl_seconds must be an integer"),
         ({"ttl_seconds": True}, "ttl_seconds must be an integer"),
