@@ -149,11 +149,12 @@ def wsgi_bridge(router: Router) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-# Schemathesis's own defaults, plus 413: a body over the size limit is
-# rejected as too large before anything else is checked.
+# Schemathesis's own defaults, plus two answers that come before the body is
+# read: 413, a body over the size limit, and 412, an If-Match that names no
+# version (RFC 9110 evaluates preconditions before processing the content).
 REJECTION_STATUSES = [
-    "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428",
-    "429", "5xx",
+    "400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422",
+    "428", "429", "5xx",
 ]  # fmt: skip
 
 CONFIG = SchemathesisConfig.from_dict(
