@@ -5,7 +5,8 @@ import gc
 # Off before the first import: importing the runtime, its telemetry and the
 # handler allocates thousands of objects and frees almost none, so every
 # collection during init is wasted work on the cold path. bootstrap.main turns
-# the collector back on once init is done.
+# the collector back on once init is done. (The frozen binary turns it off
+# earlier still, before Nuitka runs any module: build/loader/startup.c.)
 gc.disable()
 
 if "__compiled__" in globals():

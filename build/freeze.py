@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -496,6 +497,8 @@ def compile_loader_object(work_dir: Path, name: str) -> Path:
         "-fPIC",
         "-Wall",
         "-Werror",
+        # startup.c calls the C API; payload.c includes nothing of Python.
+        f"-I{sysconfig.get_paths()['include']}",
         "-c",
         str(BUILD_DIR / "loader" / f"{name}.c"),
         "-o",

@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import types
 import zipfile
 import zlib
@@ -112,6 +113,45 @@ def test_compiled_modules_are_built_for_size_after_the_callers_flags() -> None:
     ]
     assert env["HOME"] == "/root"
     assert environ["CCFLAGS"] == "-g"
+
+
+# Nuitka's main() calls patchInspectModule() between Py_Initialize and the
+# program; build/loader/startup.c replaces it through ld --wrap.
+START_UP_PROGRAM = r"""
+#include <Python.h>
+void patchInspectModule(void *thread_state);
+int main(void) {
+    Py_Initialize();
+    patchInspectModule(PyThreadState_Get());
+    PyRun_SimpleString(
+        "import gc, sys; print(gc.isenabled(), 'inspect' in sys.modules)");
+    return Py_FinalizeEx();
+}
+"""
+
+
+def test_start_up_hook_turns_the_collector_off_and_skips_the_inspect_patch(
+    tmp_path: Path,
+) -> None:
+    startup_object = freeze.compile_loader_object(tmp_path, "startup")
+    paths = sysconfig.get_paths()
+    program = compile_c(
+        START_UP_PROGRAM,
+        tmp_path / "start-up",
+        f"-I{paths['include']}",
+        "-Wl,--wrap=patchInspectModule",
+        str(startup_object),
+        f"-L{sysconfig.get_config_var('LIBPL')}",
+        f"-lpython{sysconfig.get_python_version()}",
+        *sysconfig.get_config_var("LIBS").split(),
+        "-lm",
+    )
+
+    result = run(program)
+
+    assert result.returncode == 0, result.stderr
+    # Off until bootstrap.main turns it back on at the end of init.
+    assert result.stdout.split() == ["False", "False"]
 
 
 def test_nuitka_compiled_the_last_build_with_the_size_flag() -> None:
