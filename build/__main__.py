@@ -101,10 +101,10 @@ def install_layouts(standalone: Path, dist: Path) -> dict[str, Path]:
     """
     Lay out both variants under dist/layouts from Nuitka's standalone folder.
 
-    folder: the standalone folder with the binary renamed `bootstrap`; the
-        extension modules Nuitka puts in `bootstrap/` (the runtime package's
-        name) ride inside the binary, since a file and a folder cannot share
-        that name.
+    folder: the standalone folder with the binary renamed `bootstrap`; any
+        extension module Nuitka puts in `bootstrap/` (the runtime package's
+        name) rides inside the binary, since a file and a folder cannot share
+        that name (the runtime's Cython modules are linked in, so none today).
     single: one file, every shared object appended.
     """
     layouts = dist / "layouts"

@@ -7,9 +7,11 @@ format build/loader/payload.c reads (see its header). Nothing is extracted at
 run time: each object is copied into a memory file only when it is imported.
 
 The folder layout uses the same mechanism for one folder only: the runtime
-package is named `bootstrap`, so Nuitka wants its extension modules in a folder
-`bootstrap/` right where Lambda wants the executable `bootstrap`. Those few
-modules ride in the executable; everything else stays a file.
+package is named `bootstrap`, so Nuitka would put extension modules of that
+package in a folder `bootstrap/` right where Lambda wants the executable
+`bootstrap`. Any such module rides in the executable; everything else stays a
+file. (The runtime's own Cython modules are linked into the executable
+instead, build/loader/extensions.c, so today the folder has none.)
 
 Python data files cannot be served that way; the build compiles the ones the
 function reads into the binary (build/embedded.py), and this step refuses a

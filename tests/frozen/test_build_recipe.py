@@ -109,6 +109,7 @@ def test_compiled_modules_are_built_for_size_after_the_callers_flags() -> None:
         "-L/opt/lib",
         "-Wl,--wrap=dlopen",
         "-Wl,--wrap=patchInspectModule",
+        "-Wl,--wrap=Py_InitializeFromConfig",
         "/w/payload.o",
     ]
     assert env["HOME"] == "/root"

@@ -90,6 +90,19 @@ def test_frozen_start_up_skips_nuitkas_inspect_patch(
     assert {"inspect", "ast", "dis", "tokenize"} & loaded == set()
 
 
+def test_frozen_process_runs_the_cython_modules_linked_into_the_executable(
+    introspection: dict[str, Any], frozen_layout: Path
+) -> None:
+    # build/loader/extensions.c: no dlopen (nor memory file) on a cold start.
+    assert set(introspection["cython_origins"].values()) == {"built-in"}
+    assert not any(
+        name in path
+        for path in introspection["mapped"]
+        for name in ("_wire_c", "client", "loop", "events")
+    ), introspection["mapped"]
+    assert not (frozen_layout / "bootstrap").is_dir()
+
+
 def test_frozen_process_verifies_tls_with_the_bundle_in_the_binary(
     introspection: dict[str, Any], frozen_layout: Path
 ) -> None:

@@ -46,8 +46,24 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     with open(ca_path, encoding="ascii") as bundle:
         ca_certificates = bundle.read().count("BEGIN CERTIFICATE")
 
+    # Where the runtime's Cython modules came from: linked in ("built-in") or
+    # a shared object. The smoke event routes nowhere, so import the event
+    # parser here, as the first HTTP event would.
+    import bootstrap.http.events  # noqa: F401, PLC0415
+
+    cython_origins = {
+        name: getattr(sys.modules[name].__spec__, "origin", None)
+        for name in (
+            "bootstrap._wire_c",
+            "bootstrap.client",
+            "bootstrap.loop",
+            "bootstrap.http.events",
+        )
+    }
+
     return {
         "ca_path": ca_path,
+        "cython_origins": cython_origins,
         "ca_certificates": ca_certificates,
         "operations": list(operations),
         "modules": sorted(sys.modules),
