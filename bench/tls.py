@@ -27,7 +27,6 @@ import contextlib
 import datetime
 import hashlib
 import ipaddress
-import re
 import ssl
 import subprocess
 import sys
@@ -42,16 +41,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from bench.errors import SetupError
+from build.trust import amazon_roots
 
-# Roots that DynamoDB's public certificate chains lead to.
-AMAZON_ROOT_LABELS = re.compile(
-    r'^# Label: "(Amazon Root CA [1-4]|Starfield Services Root Certificate '
-    r'Authority - G2)"$',
-    re.MULTILINE,
-)
-CERT_BLOCK = re.compile(
-    r"-----BEGIN CERTIFICATE-----\n.*?-----END CERTIFICATE-----\n", re.DOTALL
-)
 PIPE_BYTES = 64 * 1024
 START_TIMEOUT_S = 20.0
 
@@ -141,17 +132,6 @@ def _pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def trimmed_roots(bundle_text: str) -> list[str]:
-    """Return the PEM blocks of the Amazon roots found in a certifi-style bundle."""
-    roots = []
-    for label in AMAZON_ROOT_LABELS.finditer(bundle_text):
-        block = CERT_BLOCK.search(bundle_text, label.end())
-        if block is not None:
-            roots.append(block.group(0))
-
-    return roots
-
-
 def make_material(directory: Path) -> TLSMaterial:
     """
     Generate a root, an intermediate and a leaf, and write both trust bundles.
@@ -188,7 +168,7 @@ def make_material(directory: Path) -> TLSMaterial:
     material.root.write_bytes(_pem(root))
 
     certifi_text = Path(certifi.where()).read_text(encoding="ascii")
-    amazon = trimmed_roots(certifi_text)
+    amazon = amazon_roots(certifi_text)
     if len(amazon) < 4:
         raise SetupError(f"only {len(amazon)} Amazon roots in {certifi.where()}")
     root_text = _pem(root).decode("ascii")

@@ -261,6 +261,9 @@ def build(arguments: argparse.Namespace) -> int:
             dist / "layouts" / (DEFAULT_LAYOUT + ".zip"), dist / "function.zip"
         )
         report["default_layout"] = DEFAULT_LAYOUT
+        # The roots the binary trusts (build/trust.py); the bench gives the
+        # frozen peer the same ones.
+        report["ca_bundle"] = str(freeze.EMBEDDED_CA_BUNDLE)
         report["total_s"] = round(time.monotonic() - started, 1)
         (dist / "build.json").write_text(json.dumps(report, indent=2) + "\n")
     except BuildError as exc:

@@ -17,12 +17,14 @@ from typing import Any
 
 import botocore
 
-from build import regex_cache
+from build import regex_cache, trust
 from build.errors import BuildError, ToolError
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build"
 WORK_DIR = ROOT / ".build" / "freeze"
+# A copy of the CA bundle compiled into the binary, for the bench and tests.
+EMBEDDED_CA_BUNDLE = WORK_DIR / "ca-bundle.pem"
 # Where setup.py has Cython write the C of the runtime's modules.
 CYTHON_OUTPUT_DIR = ROOT / ".build" / "cython"
 
@@ -465,11 +467,10 @@ def write_embedded_files(site_packages: Path, target: Path) -> int:
         lines.append(f"    {source.removesuffix('.gz')!r}: {raw!r},")
     lines.append("}")
 
-    # TLS roots botocore verifies with; FREEZE_CA_BUNDLE may name a trimmed one.
-    ca_bundle = Path(
-        os.environ.get("FREEZE_CA_BUNDLE") or site_packages / "botocore" / "cacert.pem"
+    # The TLS roots botocore verifies with (build/trust.py says which).
+    raw = trust.write_embedded_bundle(
+        site_packages / "botocore" / "cacert.pem", EMBEDDED_CA_BUNDLE
     )
-    raw = ca_bundle.read_bytes()
     total += len(raw)
     lines += ["", "DATA_FILES = {", f"    'botocore/cacert.pem': {raw!r},", "}"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import marshal
 import shutil
+import ssl
 import stat
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from botocore import loaders
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from build import checks, elf, embedded, freeze, package, single
+from build import checks, elf, embedded, freeze, package, single, trust
 from build.embedded import EmbeddedTree
 from build.errors import BuildError
 from tests.frozen.antibloat import rewritten_module
@@ -168,6 +169,60 @@ def test_nuitka_compiled_the_last_build_with_the_size_flag() -> None:
     ]
 
     assert inherited and inherited[0][-1] == "-Os"
+
+
+# ------------------------------------------------------------ trust store
+
+BOTOCORE_BUNDLE = Path(botocore.__file__).parent / "cacert.pem"
+
+
+def test_amazon_roots_are_the_certificates_after_each_amazon_label() -> None:
+    bundle = (
+        '# Label: "Amazon Root CA 1"\n-----BEGIN CERTIFICATE-----\nAAA\n'
+        "-----END CERTIFICATE-----\n"
+        '# Label: "Someone Else"\n-----BEGIN CERTIFICATE-----\nBBB\n'
+        "-----END CERTIFICATE-----\n"
+    )
+
+    roots = trust.amazon_roots(bundle)
+
+    assert roots == ["-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n"]
+
+
+def test_embedded_bundle_holds_the_five_amazon_roots_of_botocores_bundle() -> None:
+    bundle = trust.embedded_bundle(BOTOCORE_BUNDLE, {})
+
+    context = ssl.create_default_context(cadata=bundle.decode("ascii"))
+    subjects = {
+        value
+        for certificate in context.get_ca_certs()
+        for field in certificate["subject"]
+        for key, value in field
+        if key == "commonName"
+    }
+    starfield = "Starfield Services Root Certificate Authority - G2"
+    assert subjects == {f"Amazon Root CA {n}" for n in range(1, 5)} | {starfield}
+
+
+def test_freeze_ca_bundle_names_the_bundle_to_embed(tmp_path: Path) -> None:
+    chosen = tmp_path / "roots.pem"
+    chosen.write_bytes(BOTOCORE_BUNDLE.read_bytes())
+
+    bundle = trust.embedded_bundle(BOTOCORE_BUNDLE, {"FREEZE_CA_BUNDLE": str(chosen)})
+
+    assert bundle == BOTOCORE_BUNDLE.read_bytes()
+    with pytest.raises(BuildError, match="is not a file"):
+        trust.embedded_bundle(
+            BOTOCORE_BUNDLE, {"FREEZE_CA_BUNDLE": str(tmp_path / "missing.pem")}
+        )
+
+
+def test_a_bundle_without_the_amazon_roots_stops_the_build(tmp_path: Path) -> None:
+    other = tmp_path / "cacert.pem"
+    other.write_text('# Label: "Someone Else"\n', encoding="ascii")
+
+    with pytest.raises(BuildError, match="found 0 of the 5 Amazon roots"):
+        trust.embedded_bundle(other, {})
 
 
 # ------------------------------------------------------------ packaging

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bench.report import TARGET_ZIP_BYTES
-from build import checks
+from build import checks, freeze
 from tests.frozen.conftest import DIST, require_build
 
 # Modules the recipe keeps out of the binary (build/freeze.py says why).
@@ -109,7 +109,9 @@ def test_frozen_process_verifies_tls_with_the_bundle_in_the_binary(
     assert not (frozen_layout / "botocore" / "cacert.pem").exists()
 
     assert introspection["ca_path"].startswith("/proc/self/fd/")
-    assert introspection["ca_certificates"] > 0
+    # The roots build/trust.py chose (five Amazon roots unless FREEZE_CA_BUNDLE).
+    embedded = require_build(freeze.EMBEDDED_CA_BUNDLE).read_text(encoding="ascii")
+    assert introspection["ca_certificates"] == embedded.count("BEGIN CERTIFICATE")
 
 
 def test_frozen_process_keeps_the_idna_codec(introspection: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ from bench.tls import (
     TLSTerminator,
     bundle_with_roots,
     make_material,
-    trimmed_roots,
 )
 
 IO_TIMEOUT_S = 10.0
@@ -72,19 +71,6 @@ def test_trimmed_bundle_holds_only_the_amazon_roots_and_the_run_ca(
     assert trimmed.endswith(root)
     assert full.endswith(root)
     assert full.count("BEGIN CERTIFICATE") > 100
-
-
-def test_trimmed_roots_finds_the_certificate_after_each_amazon_label() -> None:
-    bundle = (
-        '# Label: "Amazon Root CA 1"\n-----BEGIN CERTIFICATE-----\nAAA\n'
-        "-----END CERTIFICATE-----\n"
-        '# Label: "Someone Else"\n-----BEGIN CERTIFICATE-----\nBBB\n'
-        "-----END CERTIFICATE-----\n"
-    )
-
-    roots = trimmed_roots(bundle)
-
-    assert roots == ["-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n"]
 
 
 def test_terminator_serves_verified_tls_and_forwards_to_the_upstream(
