@@ -326,6 +326,18 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
             "optional compression of zipfile/tarfile/shutil",
         ),
         Option("--nofollow-import-to=_bz2", "same as the line above"),
+        Option(
+            "--nofollow-import-to=_hashlib",
+            "hashlib and hmac fall back to CPython's own md5, sha1, sha2, sha3 "
+            "and blake2: its module init enumerates every OpenSSL digest, about "
+            "1 ms of each cold start. OpenSSL-only algorithms (ripemd160, "
+            "sha512_256, scrypt...) then raise ValueError or AttributeError",
+        ),
+        Option(
+            "--nofollow-import-to=_uuid",
+            "uuid1() and getnode() only (and with it libuuid); botocore's "
+            "idempotency tokens are uuid4(), from os.urandom",
+        ),
         # The CJK codecs (_codecs_*, 1.2 MB) cannot be left out here: Nuitka
         # ships every encodings module for interpreter start-up, and
         # --nofollow-import-to does not apply to those. build/__main__.py

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import stat
 import subprocess
@@ -101,6 +103,22 @@ def test_frozen_process_runs_the_cython_modules_linked_into_the_executable(
         for name in ("_wire_c", "client", "loop", "events")
     ), introspection["mapped"]
     assert not (frozen_layout / "bootstrap").is_dir()
+
+
+def test_frozen_process_hashes_without_openssls_hashlib(
+    introspection: dict[str, Any],
+) -> None:
+    digests = introspection["digests"]
+
+    assert "_hashlib" not in introspection["modules"]
+    assert digests["sha256-type"] == "_sha256"
+    assert digests == {
+        "sha256": hashlib.sha256(b"abc").hexdigest(),
+        "sha1": hashlib.sha1(b"abc").hexdigest(),  # noqa: S324 - a known vector
+        "md5": hashlib.md5(b"abc").hexdigest(),  # noqa: S324 - a known vector
+        "hmac-sha256": hmac.new(b"key", b"abc", hashlib.sha256).hexdigest(),
+        "sha256-type": "_sha256",
+    }
 
 
 def test_frozen_process_verifies_tls_with_the_bundle_in_the_binary(

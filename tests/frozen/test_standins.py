@@ -247,3 +247,59 @@ def test_edited_send_reraises_cancellation_and_wraps_other_failures(
 
     with pytest.raises(expected):
         session.send(request)
+
+
+HASHLIB_WITHOUT_OPENSSL = """
+import hashlib as stock
+import sys
+
+sys.modules["_hashlib"] = None  # as in the frozen build: no OpenSSL digests
+digest_modules = {"_md5", "_sha1", "_sha256", "_sha512", "_blake2", "_sha3"}
+for name in digest_modules | {"hashlib", "hmac"}:
+    sys.modules.pop(name, None)
+from tests.frozen.antibloat import rewritten_module
+
+hashlib = rewritten_module("hashlib")
+loaded_at_import = sorted(digest_modules & set(sys.modules))
+from_import = hashlib.__getattr__("sha256")
+digests = {
+    name: getattr(hashlib, name)(b"abc").hexdigest(*([8] if "shake" in name else []))
+    for name in hashlib.algorithms_guaranteed
+}
+try:
+    hashlib.ripemd160
+    unknown = "bound"
+except AttributeError as exc:
+    unknown = str(exc)
+print(loaded_at_import, sorted(digest_modules & set(sys.modules)), sep="\\n")
+print(from_import is hashlib.sha256, unknown, sep="\\n")
+stock_digests = {
+    name: getattr(stock, name)(b"abc").hexdigest(*([8] if "shake" in name else []))
+    for name in stock.algorithms_guaranteed
+}
+print(digests == stock_digests)
+"""
+
+
+def test_hashlib_without_openssl_loads_each_digest_module_on_first_use() -> None:
+    # The build leaves _hashlib out; the edited hashlib must then not load
+    # six extension modules at import, and must hash as stock hashlib does.
+    completed = subprocess.run(
+        [sys.executable, "-c", HASHLIB_WITHOUT_OPENSSL],
+        cwd=freeze.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    at_import, after_use, same_object, unknown, same_digests = (
+        completed.stdout.splitlines()
+    )
+    assert at_import == "[]"
+    assert after_use == str(
+        sorted({"_md5", "_sha1", "_sha256", "_sha512", "_blake2", "_sha3"})
+    )
+    assert same_object == "True"
+    assert unknown == "module 'hashlib' has no attribute 'ripemd160'"
+    assert same_digests == "True"

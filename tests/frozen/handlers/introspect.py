@@ -4,6 +4,8 @@ Imported from source by the frozen runtime (LAMBDA_TASK_ROOT is on sys.path), so
 it uses only modules the frozen binary carries.
 """
 
+import hashlib
+import hmac
 import re
 import sys
 from typing import Any
@@ -61,8 +63,19 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         )
     }
 
+    # The digests SigV4, checksums and cursors use, from CPython's own
+    # modules: the build leaves OpenSSL's _hashlib out (build/freeze.py).
+    digests = {
+        "sha256": hashlib.sha256(b"abc").hexdigest(),
+        "sha1": hashlib.sha1(b"abc").hexdigest(),  # noqa: S324 - a known vector
+        "md5": hashlib.md5(b"abc").hexdigest(),  # noqa: S324 - a known vector
+        "hmac-sha256": hmac.new(b"key", b"abc", hashlib.sha256).hexdigest(),
+        "sha256-type": type(hashlib.sha256()).__module__,
+    }
+
     return {
         "ca_path": ca_path,
+        "digests": digests,
         "cython_origins": cython_origins,
         "ca_certificates": ca_certificates,
         "operations": list(operations),
