@@ -112,6 +112,11 @@ STDLIB_NEVER_IMPORTED = (
 BYTECODE_PACKAGES = (
     ("dateutil", "timestamps and expiry times; DynamoDB item calls parse none"),
     ("six", "only dateutil imports it (botocore has its own, vendored)"),
+    (
+        "botocore.vendored.six",
+        "botocore.compat's six, for code that imports it from there; botocore "
+        "itself uses none of it",
+    ),
     ("botocore.crt", "the optional CRT signers; awscrt is not shipped"),
     (
         "bootstrap._wire_py",
@@ -214,6 +219,11 @@ def nuitka_options(output_dir: Path, jobs: int) -> list[Option]:
         Option(
             "--include-module=build.lazy",
             "the lazy stand-ins anti-bloat.yml puts in botocore's imports",
+        ),
+        Option(
+            "--include-module=botocore.vendored.six",
+            "botocore.compat imports it on first use through a stand-in, out "
+            "of Nuitka's sight",
         ),
         Option(
             "--include-package=jmespath",

@@ -219,6 +219,7 @@ def test_frozen_client_defers_the_stand_ins_and_still_runs_their_paths(
         "gzip_round_trip": '"x""y"',
     }
     assert answer["kwargs_check"] is not None
+    assert answer["six_quote"] == "a%20b"
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,7 @@ DEFERRED = (
     "traceback",
     "gzip",
     "concurrent.futures",
+    "botocore.vendored.six",
 )
 
 # A credential_process that prints credentials, split by shlex and run by
@@ -254,4 +255,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "decimal_accepted": _decimal_accepted(),
         "standard_library": _standard_library_stand_ins(),
         "kwargs_check": compat.accepts_kwargs(lambda **kwargs: None),
+        # (six is compat's own name for the module, absent from the stubs.)
+        "six_quote": compat.six.moves.urllib.parse.quote("a b"),  # type: ignore[attr-defined]
     }
