@@ -189,8 +189,11 @@ cdef class Worker:
             self._finish_scope(None, exc)
             self._post_failure(invocation, exc, ErrorType.MARSHAL)
             return
-        self._finish_scope(result, None)
         self.client.post_response(invocation, body)
+        # After the post, as for a stream: the span, access line and metrics
+        # line cost the first invoke about 0.15 ms that the caller need not
+        # wait for. Should the post fail, handle() ends the scope as failed.
+        self._finish_scope(result, None)
 
     cdef _finish_scope(self, result, failure):
         """End the invoke's telemetry scope: its span, access and metrics lines."""
