@@ -23,8 +23,8 @@ from bootstrap.telemetry.spans import SpanKind, StatusCode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from _socket import socket as Socket
     from collections.abc import Sequence
-    from socket import socket as Socket
 
     from bootstrap.telemetry.spans import Span
 
@@ -211,10 +211,13 @@ class XRayExporter:
 
         sock = self._socket
         if sock is None:
-            # socket stays off the cold path until a sampled trace is flushed.
-            import socket  # noqa: PLC0415 - cold path: first X-Ray export only
+            # The C module: `socket` turns its constants into enums on import,
+            # which cost the first invoke's flush (and so the next invoke's
+            # wait) several ms when nothing else had imported it. sendto is
+            # the same call.
+            import _socket  # noqa: PLC0415 - cold path: first X-Ray export only
 
-            sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = self._socket = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
 
         for document in documents:
             datagram = _HEADER + codec.dumps(document)
