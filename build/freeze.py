@@ -518,6 +518,24 @@ def write_regex_cache(target: Path) -> None:
     run([sys.executable, "-m", "build.regex_cache", str(target)], env=env)
 
 
+def compile_object(source: Path, target: Path, flags: list[str]) -> Path:
+    """Compile one C file that calls Python's C API into `target`, for our link."""
+    run(
+        [
+            os.environ.get("CC", "cc"),
+            "-fPIC",
+            f"-I{sysconfig.get_paths()['include']}",
+            *flags,
+            "-c",
+            str(source),
+            "-o",
+            str(target),
+        ]
+    )
+
+    return target
+
+
 def compile_loader_object(
     work_dir: Path, name: str, include_dirs: tuple[Path, ...] = ()
 ) -> Path:
@@ -525,24 +543,11 @@ def compile_loader_object(
     Compile build/loader/<name>.c into an object linked into the binary:
     payload.c (the single file's dlopen wrapper), startup.c or extensions.c.
     """
-    target = work_dir / f"{name}.o"
-    command = [
-        os.environ.get("CC", "cc"),
-        "-O2",
-        "-fPIC",
-        "-Wall",
-        "-Werror",
-        # startup.c and extensions.c call the C API.
-        f"-I{sysconfig.get_paths()['include']}",
-        *(f"-I{directory}" for directory in include_dirs),
-        "-c",
-        str(BUILD_DIR / "loader" / f"{name}.c"),
-        "-o",
-        str(target),
-    ]
-    run(command)
-
-    return target
+    return compile_object(
+        BUILD_DIR / "loader" / f"{name}.c",
+        work_dir / f"{name}.o",
+        ["-O2", "-Wall", "-Werror", *(f"-I{d}" for d in include_dirs)],
+    )
 
 
 def cython_modules() -> list[str]:
@@ -570,25 +575,10 @@ def compile_linked_extensions(work_dir: Path) -> list[Path]:
         source = CYTHON_OUTPUT_DIR / (name.replace(".", "/") + ".c")
         if not source.is_file():
             raise BuildError(f"{source} is missing: run `make dev` to generate it")
-        target = objects_dir / f"{name}.o"
-        run(
-            [
-                os.environ.get("CC", "cc"),
-                # setuptools' flags for extension modules, at the size level
-                # the rest of the binary is compiled for.
-                "-Os",
-                "-fPIC",
-                "-fwrapv",
-                "-fno-strict-aliasing",
-                "-DNDEBUG",
-                f"-I{sysconfig.get_paths()['include']}",
-                "-c",
-                str(source),
-                "-o",
-                str(target),
-            ]
-        )
-        objects.append(target)
+        # setuptools' flags for extension modules, at the size level the rest
+        # of the binary is compiled for.
+        flags = ["-Os", "-fwrapv", "-fno-strict-aliasing", "-DNDEBUG"]
+        objects.append(compile_object(source, objects_dir / f"{name}.o", flags))
         entries.append(f'    EXTENSION("{name}", PyInit_{name.rpartition(".")[2]})')
     table = objects_dir / "extension_table.h"
     table.write_text(
