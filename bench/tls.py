@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from bench.errors import SetupError
-from build.trust import amazon_roots
+from build.trust import AMAZON_ROOT_COUNT, amazon_roots
 
 PIPE_BYTES = 64 * 1024
 START_TIMEOUT_S = 20.0
@@ -169,8 +169,8 @@ def make_material(directory: Path) -> TLSMaterial:
 
     certifi_text = Path(certifi.where()).read_text(encoding="ascii")
     amazon = amazon_roots(certifi_text)
-    if len(amazon) < 4:
-        raise SetupError(f"only {len(amazon)} Amazon roots in {certifi.where()}")
+    if len(amazon) != AMAZON_ROOT_COUNT:
+        raise SetupError(f"found {len(amazon)} Amazon roots in {certifi.where()}")
     root_text = _pem(root).decode("ascii")
     material.bundle_full.write_text(certifi_text + root_text, encoding="ascii")
     material.bundle_trimmed.write_text("".join(amazon) + root_text, encoding="ascii")
